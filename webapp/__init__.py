@@ -1,0 +1,72 @@
+"""The parent-access portal: application factory."""
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+
+from webapp import config as app_config
+from webapp.extensions import babel, csrf, db, limiter, login, migrate
+
+
+def _shared_folder(name: str) -> str:
+    """templates/, static/ and translations/ sit beside the package in a checkout, inside it in a wheel."""
+    package = Path(__file__).resolve().parent
+    checkout = package.parent / name
+    return str(checkout if checkout.is_dir() else package / f"_{name}")
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets the sender write while pages read; the timeout rides out a concurrent writer.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=_shared_folder("templates"),
+        static_folder=_shared_folder("static"),
+    )
+    app.config.update(app_config.DEFAULTS)
+    app.config.update(app_config.from_environment(Path(app.instance_path)))
+    if test_config:
+        app.config.update(test_config)
+    app_config.refuse_unsafe(app.config)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = _shared_folder("translations")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from webapp import accounts, errors, i18n, rendering, security  # noqa: F401 - accounts registers the user loader
+
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent / "migrations"))
+    login.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    limiter.init_app(app)
+    errors.register(app)
+    security.register(app)
+    rendering.register(app)
+
+    from webapp.apply import bp as apply_bp
+    from webapp.home import bp as home_bp
+
+    app.register_blueprint(home_bp)
+    app.register_blueprint(apply_bp)
+
+    from webapp import cli
+
+    cli.register(app)
+
+    if app.config["OUTBOX_THREAD"]:
+        from webapp.outbox import start_sender_thread
+
+        app.extensions["outbox_sender_stop"] = start_sender_thread(app)
+    return app

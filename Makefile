@@ -1,0 +1,60 @@
+# Two commands on a fresh Debian machine with Python 3.11: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app webapp
+STAMP := $(VENV)/.installed
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+export FLASK_APP := webapp
+
+.PHONY: run test test-sqlite test-postgres bench install assets translations migrate seed chromium lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP) assets translations
+
+static/vendor/htmx.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	cp node_modules/axe-core/axe.min.js static/vendor/axe.min.js
+
+assets: static/vendor/htmx.min.js
+
+translations: $(STAMP)
+	$(PY) -m babel.messages.frontend compile -d translations --statistics >/dev/null
+
+migrate: install
+	$(FLASK) db upgrade
+
+seed: migrate
+	$(FLASK) seed demo
+
+run: seed
+	@$(PY) -m webapp.devserver
+
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# The whole suite on SQLite, then again on the local PostgreSQL server.
+test: install chromium lint test-sqlite test-postgres
+
+test-sqlite:
+	$(PY) -m pytest --cov --cov-report=term:skip-covered
+
+test-postgres:
+	TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -p no:cacheprovider
+
+bench: install
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor instance .pytest_cache

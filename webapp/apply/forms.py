@@ -1,0 +1,69 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp
+
+from webapp.forms import (
+    REQUIRED,
+    TOO_LONG,
+    email_field,
+    name_field,
+    valid_child_code,
+)
+
+RELATIONS = (
+    ("ema", _l("mother")),
+    ("isa", _l("father")),
+    ("eestkostja", _l("guardian")),
+    ("muu", _l("other")),
+)
+
+
+class StartForm(FlaskForm):
+    """Step 1: the parent's e-mail and the child's personal code."""
+
+    email = email_field(_l("Your e-mail address"))
+    child_personal_code = StringField(
+        _l("Child's personal code (isikukood)"),
+        validators=[DataRequired(REQUIRED), Length(max=40, message=TOO_LONG), valid_child_code],
+        description=_l("11 digits, for example 51203150123. You find it on the child's ID card or passport."),
+        render_kw={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"},
+    )
+
+
+class ApplicationForm(FlaskForm):
+    """Step 2: who the parent is; the e-mail and the child's code come from the link."""
+
+    parent_first_name = name_field(_l("Your first name"), "given-name")
+    parent_last_name = name_field(_l("Your last name"), "family-name")
+    phone = StringField(
+        _l("Phone (optional)"),
+        validators=[
+            Optional(),
+            Length(max=30, message=TOO_LONG),
+            Regexp(
+                r"^\+?[0-9 ()-]{5,30}$",
+                message=_l("Use digits only, with an optional + at the start."),
+            ),
+        ],
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
+    relation = RadioField(
+        _l("Your relation to the child"),
+        choices=RELATIONS,
+        validate_choice=False,  # AnyOf below says it in the user's language
+        validators=[
+            DataRequired(_l("Please choose one.")),
+            AnyOf([value for value, _label in RELATIONS], message=_l("Please choose one.")),
+        ],
+    )
+    child_first_name = name_field(_l("Child's first name"), "off")
+    child_last_name = name_field(_l("Child's last name"), "off")
+    message = TextAreaField(
+        _l("Message to the school (optional)"),
+        validators=[Optional(), Length(max=2000, message=TOO_LONG)],
+    )
+    consent = BooleanField(
+        _l("I agree that the school processes these data to create my account."),
+        validators=[DataRequired(_l("Without your consent the school cannot process the application."))],
+    )

@@ -1,0 +1,50 @@
+"""The step-1 link: a token for the application form, sent to the address the parent gave."""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app, url_for
+from flask_babel import lazy_gettext as _l
+
+from webapp import tokens
+from webapp.clock import utcnow
+from webapp.extensions import db
+from webapp.models import LinkToken
+from webapp.outbox import send_email
+
+
+def external_url(endpoint: str, **values) -> str:
+    """A link for an e-mail: built from BASE_URL, never from the request's Host header."""
+    return current_app.config["BASE_URL"] + url_for(endpoint, **values)
+
+
+def _recent_links(email: str) -> int:
+    since = utcnow() - timedelta(hours=1)
+    return db.session.scalar(
+        sa.select(sa.func.count(LinkToken.id)).where(
+            LinkToken.purpose == tokens.Purpose.APPLY.value,
+            LinkToken.email == email,
+            LinkToken.created_at >= since,
+        )
+    )
+
+
+def send_application_link(email: str, child_personal_code: str, locale: str) -> bool:
+    """Write the token and its e-mail in one transaction. Returns False when the address
+    already had its share of links this hour; the parent is told the same either way."""
+    if _recent_links(email) >= current_app.config["APPLY_LINKS_PER_ADDRESS_PER_HOUR"]:
+        return False
+    lifetime = current_app.config["APPLY_LINK_TTL"]
+    secret = tokens.issue(
+        tokens.Purpose.APPLY, email, lifetime, locale, child_personal_code=child_personal_code
+    )
+    send_email(
+        email,
+        "apply_link",
+        _l("Your link to the account application – %(school)s", school=current_app.config["SCHOOL_NAME"]),
+        locale,
+        link=external_url("apply.application_form", token=secret),
+        valid_hours=int(lifetime.total_seconds() // 3600),
+    )
+    db.session.commit()
+    return True

@@ -1,0 +1,112 @@
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import abort, current_app, redirect, request, session, url_for
+from flask_babel import get_locale
+
+from webapp import tokens
+from webapp.apply import bp
+from webapp.apply.forms import ApplicationForm, StartForm
+from webapp.apply.links import send_application_link
+from webapp.clock import utcnow
+from webapp.extensions import db, limiter
+from webapp.models import Application, LinkToken
+from webapp.rendering import form_error_status, render_page
+from webapp.working_days import add_working_days
+
+SCHOOL_TIMEZONE = ZoneInfo("Europe/Tallinn")
+ANSWER_WITHIN_WORKING_DAYS = 2
+SUBMITTED_KEY = "submitted_application"
+
+
+def _apply_rate_limit() -> str:
+    return current_app.config.get("APPLY_RATE_LIMIT", "30 per hour")
+
+
+@bp.route("/", methods=["GET", "POST"])
+@limiter.limit(_apply_rate_limit, methods=["POST"])
+def start():
+    """Esita taotlus sisse logimata: e-mail and child's code → Edasi."""
+    form = StartForm()
+    if form.validate_on_submit():
+        send_application_link(form.email.data, form.child_personal_code.data, str(get_locale()))
+        return redirect(url_for("apply.check_email"), 303)
+    return render_page("apply/start.html", block="form", form=form), form_error_status(form)
+
+
+@bp.post("/kontrolli/<form_name>/<field_name>")
+def validate_field(form_name: str, field_name: str):
+    """htmx: check one field as it loses focus and answer with that field alone."""
+    form_class = {"start": StartForm, "application": ApplicationForm}.get(form_name)
+    if form_class is None or field_name not in form_class.__dict__:
+        abort(404)
+    form = form_class()
+    form.validate()
+    return render_page("_field.html", field=form[field_name], validate_url=request.path)
+
+
+@bp.get("/saadetud")
+def check_email():
+    return render_page("apply/check_email.html")
+
+
+def _link_problem(state: tokens.TokenState):
+    status = 404 if state is tokens.TokenState.UNKNOWN else 410
+    return render_page("apply/link_problem.html", state=state.value), status
+
+
+@bp.route("/vorm/<token>", methods=["GET", "POST"])
+def application_form(token: str):
+    """The link from the e-mail. GET only shows the form: mail scanners fetch links too."""
+    state, link = tokens.find(tokens.Purpose.APPLY, token)
+    if state is tokens.TokenState.USED:
+        return _already_submitted(link)
+    if state is not tokens.TokenState.VALID:
+        return _link_problem(state)
+
+    form = ApplicationForm()
+    if form.validate_on_submit():
+        if not tokens.consume(link):
+            # A double click: the other request has committed by now (the update waited for it).
+            db.session.rollback()
+            return _already_submitted(link)
+        application = Application(
+            link_token_id=link.id,
+            email=link.email,
+            child_personal_code=link.child_personal_code,
+            locale=str(get_locale()),
+            parent_first_name=form.parent_first_name.data,
+            parent_last_name=form.parent_last_name.data,
+            phone=form.phone.data or None,
+            relation=form.relation.data,
+            child_first_name=form.child_first_name.data,
+            child_last_name=form.child_last_name.data,
+            message=form.message.data or None,
+            consent_given_at=utcnow(),
+        )
+        db.session.add(application)
+        db.session.commit()
+        session[SUBMITTED_KEY] = application.id
+        return redirect(url_for("apply.done"), 303)
+    return render_page("apply/form.html", block="form", form=form, link=link), form_error_status(form)
+
+
+def _already_submitted(link: LinkToken):
+    """The same link sent twice: show the first submission's VALMIS page, never a second application."""
+    submitted = db.session.scalar(sa.select(Application).filter_by(link_token_id=link.id))
+    if submitted is None:
+        return _link_problem(tokens.TokenState.USED)
+    session[SUBMITTED_KEY] = submitted.id
+    return redirect(url_for("apply.done"), 303)
+
+
+@bp.get("/valmis")
+def done():
+    """VALMIS! What happens next, and by when the school should answer."""
+    application = db.session.get(Application, session.get(SUBMITTED_KEY) or 0)
+    if application is None:
+        return redirect(url_for("apply.start"), 303)
+    submitted_local = application.submitted_at.replace(tzinfo=UTC).astimezone(SCHOOL_TIMEZONE)
+    answer_by = add_working_days(submitted_local.date(), ANSWER_WITHIN_WORKING_DAYS)
+    return render_page("apply/done.html", application=application, answer_by=answer_by)

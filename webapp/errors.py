@@ -1,0 +1,49 @@
+"""Error pages in the reader's language, never a bare 500."""
+
+from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from webapp.extensions import db
+
+MESSAGES = {
+    400: (_l("The request could not be understood"), _l("Please go back and try again.")),
+    403: (_l("Access denied"), _l("You do not have access to this page.")),
+    404: (_l("Page not found"), _l("Check the address, or start again from the home page.")),
+    405: (
+        _l("Not allowed"),
+        _l("This page cannot be used like that. Start again from the home page."),
+    ),
+    413: (_l("Too much data"), _l("What you sent is too large. Please shorten it and try again.")),
+    429: (
+        _l("Too many attempts"),
+        _l("Please wait a while before trying again. This protects your account."),
+    ),
+    500: (_l("Something went wrong"), _l("Nothing you saved was lost. Please try again shortly.")),
+}
+CSRF_MESSAGE = (
+    _l("The form has expired"),
+    _l("For your security the form must be sent from this site. Reload the page and try again."),
+)
+
+
+def _page(status: int, title: str, explanation: str):
+    return render_template("errors/error.html", title=title, explanation=explanation), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_failed(_error: CSRFError):
+        return _page(400, *CSRF_MESSAGE)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        code = error.code if error.code in MESSAGES else 400
+        return _page(code, *MESSAGES[code])
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        db.session.rollback()
+        app.logger.exception("Unhandled error", exc_info=error)
+        return _page(500, *MESSAGES[500])

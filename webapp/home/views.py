@@ -1,0 +1,55 @@
+from urllib.parse import urlsplit
+
+from flask import current_app, redirect, request
+
+from webapp.home import bp
+from webapp.i18n import LANGUAGE_COOKIE
+from webapp.rendering import render_page
+
+ONE_YEAR = 365 * 24 * 3600
+
+
+@bp.get("/")
+def index():
+    return render_page("home/index.html")
+
+
+@bp.get("/konto/uus")
+def new_account():
+    """Loo uus konto."""
+    return render_page("home/new_account.html")
+
+
+@bp.get("/konto/taotle")
+def request_account():
+    """Esita andmed ja taotle kontot: ID-card / Smart-ID, or help for those without."""
+    return render_page("home/request_account.html")
+
+
+@bp.get("/abi")
+def help_page():
+    """Lisainfo & abi."""
+    return render_page("home/help.html")
+
+
+def _local_path(target: str | None) -> str:
+    """Only a path on this site: an open redirect would let phishing mail borrow our name."""
+    parts = urlsplit(target or "/")
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or "\\" in parts.path:
+        return "/"
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+@bp.get("/keel/<code>")
+def choose_language(code: str):
+    response = redirect(_local_path(request.args.get("next")), 303)
+    if code in current_app.config["LANGUAGES"]:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            code,
+            max_age=ONE_YEAR,
+            samesite="Lax",
+            httponly=True,
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response

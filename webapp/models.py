@@ -1,0 +1,149 @@
+"""Database models (SQLAlchemy 2.0, typed)."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.clock import utcnow
+from webapp.extensions import db
+
+EMAIL_LENGTH = 254
+NAME_LENGTH = 100
+
+
+class LinkToken(db.Model):
+    """A secret link sent by e-mail: only its SHA-256 is stored; one purpose, expiring, single use."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(sa.String(20))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    email: Mapped[str] = mapped_column(sa.String(EMAIL_LENGTH), index=True)
+    child_personal_code: Mapped[str | None] = mapped_column(sa.String(11))
+    locale: Mapped[str] = mapped_column(sa.String(5))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class Application(db.Model):
+    """A parent's request for an account, waiting for the school's decision."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The link it was submitted with: unique, so a double submit cannot make a second application.
+    link_token_id: Mapped[int] = mapped_column(sa.ForeignKey("link_token.id"), unique=True)
+    email: Mapped[str] = mapped_column(sa.String(EMAIL_LENGTH), index=True)
+    child_personal_code: Mapped[str] = mapped_column(sa.String(11), index=True)
+    parent_first_name: Mapped[str] = mapped_column(sa.String(NAME_LENGTH))
+    parent_last_name: Mapped[str] = mapped_column(sa.String(NAME_LENGTH))
+    phone: Mapped[str | None] = mapped_column(sa.String(30))
+    relation: Mapped[str] = mapped_column(sa.String(20))
+    child_first_name: Mapped[str] = mapped_column(sa.String(NAME_LENGTH))
+    child_last_name: Mapped[str] = mapped_column(sa.String(NAME_LENGTH))
+    message: Mapped[str | None] = mapped_column(sa.Text)
+    locale: Mapped[str] = mapped_column(sa.String(5))
+    consent_given_at: Mapped[datetime]
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending", index=True)
+
+    link_token: Mapped[LinkToken] = relationship()
+
+
+class OutboxMessage(db.Model):
+    """An e-mail written in the same transaction as the change that caused it; the sender delivers it."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(sa.String(EMAIL_LENGTH), index=True)
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    text_body: Mapped[str] = mapped_column(sa.Text)
+    html_body: Mapped[str] = mapped_column(sa.Text)
+    message_id: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class Account(UserMixin):
+    """What parents and staff share: a login (password optional) and an epoch that ends old sessions."""
+
+    kind: str  # "parent" or "staff": part of the session id, so the two tables never mix
+
+    email: Mapped[str] = mapped_column(sa.String(EMAIL_LENGTH), unique=True)
+    first_name: Mapped[str] = mapped_column(sa.String(NAME_LENGTH))
+    last_name: Mapped[str] = mapped_column(sa.String(NAME_LENGTH))
+    password_hash: Mapped[str | None] = mapped_column(sa.String(200))
+    # Bumped when the password changes: every session made before it stops working.
+    session_epoch: Mapped[int] = mapped_column(default=0)
+    locale: Mapped[str] = mapped_column(sa.String(5), default="et")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def get_id(self) -> str:
+        return f"{self.kind}:{self.id}:{self.session_epoch}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class Staff(Account, db.Model):
+    kind = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(10))  # "admin" or "teacher"
+
+    classes: Mapped[list["SchoolClass"]] = relationship(back_populates="teacher")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+parent_child = sa.Table(
+    "parent_child",
+    db.metadata,
+    sa.Column("parent_id", sa.ForeignKey("parent.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("student_id", sa.ForeignKey("student.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Parent(Account, db.Model):
+    """A parent the school knows: from the roster, or from an approved application."""
+
+    kind = "parent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    personal_code: Mapped[str | None] = mapped_column(sa.String(11), unique=True)
+    phone: Mapped[str | None] = mapped_column(sa.String(30))
+
+    children: Mapped[list["Student"]] = relationship(
+        secondary=parent_child, back_populates="parents", order_by="Student.last_name"
+    )
+
+
+class SchoolClass(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    teacher_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+
+    teacher: Mapped[Staff | None] = relationship(back_populates="classes")
+    students: Mapped[list["Student"]] = relationship(back_populates="school_class")
+
+
+class Student(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    personal_code: Mapped[str] = mapped_column(sa.String(11), unique=True)
+    first_name: Mapped[str] = mapped_column(sa.String(NAME_LENGTH))
+    last_name: Mapped[str] = mapped_column(sa.String(NAME_LENGTH))
+    class_id: Mapped[int] = mapped_column(sa.ForeignKey("school_class.id"))
+
+    school_class: Mapped[SchoolClass] = relationship(back_populates="students")
+    parents: Mapped[list[Parent]] = relationship(secondary=parent_child, back_populates="children")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"

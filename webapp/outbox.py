@@ -1,0 +1,187 @@
+"""The one door for mail: e-mails are written to the outbox table with the change that caused them,
+and the sender delivers them later over SMTP, retrying temporary failures with back-off."""
+
+import smtplib
+import threading
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Flask, current_app, render_template
+from flask_babel import force_locale
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from webapp.clock import utcnow
+from webapp.extensions import db
+from webapp.models import OutboxMessage
+
+CLAIM_SECONDS = 120
+BATCH_SIZE = 50
+# Temporary failures are retried this long; after that the message counts as undeliverable.
+GIVE_UP_AFTER = timedelta(days=3)
+
+# Set when a transaction that wrote an e-mail commits, so an in-process sender wakes at once.
+new_mail = threading.Event()
+
+
+def send_email(recipient: str, template: str, subject: str, locale: str, **context) -> OutboxMessage:
+    """Render `templates/email/<template>.{txt,html}` in `locale` and add it to the outbox.
+
+    `subject` is a lazy string, so it is translated here, in the recipient's language. Nothing is
+    sent now: the caller's commit makes the e-mail and the change that caused it durable together.
+    """
+    with force_locale(locale):
+        message = OutboxMessage(
+            recipient=recipient,
+            subject=str(subject),
+            text_body=render_template(f"email/{template}.txt", **context),
+            html_body=render_template(f"email/{template}.html", subject=str(subject), **context),
+            message_id=make_msgid(domain=urlsplit(current_app.config["BASE_URL"]).hostname),
+        )
+    db.session.add(message)
+    db.session.info["outbox_written"] = True
+    return message
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_sender(session: Session) -> None:
+    if session.info.pop("outbox_written", False):
+        new_mail.set()
+
+
+def _as_email(message: OutboxMessage, sender: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.recipient
+    email["Subject"] = message.subject
+    email["Date"] = format_datetime(message.created_at.replace(tzinfo=None), usegmt=False)
+    email["Message-ID"] = message.message_id
+    email.set_content(message.text_body)
+    email.add_alternative(message.html_body, subtype="html")
+    return email
+
+
+def _claim_due() -> list[OutboxMessage]:
+    """Claim due messages for this sender; other senders (processes, hosts) skip them."""
+    now = utcnow()
+    free = sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
+    candidates = db.session.scalars(
+        sa.select(OutboxMessage.id)
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now, free)
+        .order_by(OutboxMessage.id)
+        .limit(BATCH_SIZE)
+        .with_for_update(skip_locked=True)
+    ).all()
+    claimed = []
+    for message_id in candidates:
+        # Compare-and-set, so that SQLite (which has no row locks) is as safe as PostgreSQL.
+        taken = db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, free)
+            .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount == 1:
+            claimed.append(message_id)
+    db.session.commit()
+    if not claimed:
+        return []
+    return list(db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id.in_(claimed))))
+
+
+def _connect() -> smtplib.SMTP:
+    config = current_app.config
+    smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"])
+    if config["MAIL_USE_TLS"]:
+        smtp.starttls()
+    if config["MAIL_USERNAME"]:
+        smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+    return smtp
+
+
+def _smtp_failure(error: Exception) -> tuple[bool, str]:
+    """(permanent?, what the server said) for an exception from smtplib or the socket."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        code, reply = next(iter(error.recipients.values()))
+        return code >= 500, f"{code} {reply.decode(errors='replace')}"
+    if isinstance(error, smtplib.SMTPResponseException):
+        reply = error.smtp_error
+        text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+        return error.smtp_code >= 500, f"{error.smtp_code} {text}"
+    return False, f"{type(error).__name__}: {error}"
+
+
+def _record_failure(message: OutboxMessage, permanent: bool, reply: str) -> None:
+    config = current_app.config
+    now = utcnow()
+    message.attempts += 1
+    message.last_error = reply
+    message.claimed_until = None
+    if permanent or now - message.created_at > GIVE_UP_AFTER:
+        message.status = "undeliverable"
+        return
+    delay = config["OUTBOX_RETRY_BASE_SECONDS"] * 2 ** (message.attempts - 1)
+    message.next_attempt_at = now + timedelta(seconds=min(delay, config["OUTBOX_RETRY_MAX_SECONDS"]))
+
+
+def deliver_due() -> int:
+    """Send what is due; returns how many messages were attempted."""
+    messages = _claim_due()
+    if not messages:
+        return 0
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    smtp: smtplib.SMTP | None = None
+    for message in messages:
+        try:
+            smtp = smtp or _connect()
+            smtp.send_message(_as_email(message, sender))
+        except (smtplib.SMTPException, OSError) as error:
+            permanent, reply = _smtp_failure(error)
+            _record_failure(message, permanent, reply)
+            if not isinstance(error, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
+                smtp = _close(smtp)  # the connection itself failed: start afresh for the next one
+        else:
+            message.status = "sent"
+            message.attempts += 1
+            message.sent_at = utcnow()
+            message.claimed_until = None
+            message.last_error = None
+        db.session.commit()
+    _close(smtp)
+    return len(messages)
+
+
+def _close(smtp: smtplib.SMTP | None) -> None:
+    if smtp is None:
+        return None
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+    return None
+
+
+def run_sender(app: Flask, stop: threading.Event) -> None:
+    """Deliver until `stop` is set: at once when mail is written here, else every few seconds."""
+    poll = app.config["OUTBOX_POLL_SECONDS"]
+    while not stop.is_set():
+        with app.app_context():
+            try:
+                attempted = deliver_due()
+            except sa.exc.OperationalError:
+                app.logger.exception("Outbox: database unavailable, retrying")
+                attempted = 0
+            finally:
+                db.session.remove()
+        if not attempted:
+            new_mail.wait(poll)
+            new_mail.clear()
+
+
+def start_sender_thread(app: Flask) -> threading.Event:
+    stop = threading.Event()
+    threading.Thread(target=run_sender, args=(app, stop), name="outbox-sender", daemon=True).start()
+    return stop

@@ -1,0 +1,49 @@
+"""Rendering pages and htmx fragments, and what every template can use."""
+
+from flask import Flask, Response, current_app, render_template, request
+from flask_babel import get_locale
+from jinja2_fragments.flask import render_block
+
+from webapp.i18n import LANGUAGE_NAMES
+
+
+def is_htmx_fragment_request() -> bool:
+    """An htmx request that wants a fragment; boosted and history-restore requests want the page."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-Boosted") != "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render_page(template: str, block: str | None = None, **context) -> str:
+    """The whole page, or only `block` of it when htmx asks for a fragment."""
+    if block and is_htmx_fragment_request():
+        return render_block(template, block, **context)
+    return render_template(template, **context)
+
+
+def _template_globals() -> dict:
+    return {
+        "school_name": current_app.config["SCHOOL_NAME"],
+        "school_it_email": current_app.config["SCHOOL_IT_EMAIL"],
+        "language_names": LANGUAGE_NAMES,
+        "current_locale": str(get_locale()),
+    }
+
+
+def _vary_on_htmx(response: Response) -> Response:
+    response.vary.add("HX-Request")
+    return response
+
+
+def register(app: Flask) -> None:
+    app.context_processor(_template_globals)
+    app.after_request(_vary_on_htmx)
+
+
+def form_error_status(form) -> int:
+    """200 for a form shown or re-shown to htmx (htmx 2 swaps no 4xx), 422 for a page with errors."""
+    if not form.errors or is_htmx_fragment_request():
+        return 200
+    return 422
