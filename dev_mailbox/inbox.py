@@ -1,0 +1,202 @@
+"""The web inbox: folders, search, one message, scenarios and the delivery log."""
+
+import re
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from dev_mailbox import scenarios
+from dev_mailbox.api import store
+from dev_mailbox.mime import parse_message
+from dev_mailbox.search import Filter, SearchError, parse_query
+
+PAGE_SIZE = 50
+FOLDERS = ("inbox", "spam")
+EMPTY_RULE_ROWS = 3
+# The HTML body is shown in a sandboxed frame: no scripts, no remote images, no same origin.
+HTML_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data: cid:;"
+    " sandbox allow-popups allow-popups-to-escape-sandbox"
+)
+_DOCTYPE = re.compile(r"^\s*<!doctype[^>]*>", re.I)
+
+inbox = Blueprint("inbox", __name__)
+
+
+@inbox.context_processor
+def labels() -> dict:
+    """Translated names for the values stored in English (actions, chaos stages, outcomes)."""
+    return {
+        "action_labels": {
+            "deliver": _("Deliver"),
+            "spam": _("To spam"),
+            "drop": _("Drop silently"),
+            "delay": _("Delay"),
+            "reject": _("Reject (550)"),
+            "tempfail": _("Fail temporarily (451)"),
+            "disconnect": _("Disconnect"),
+        },
+        "stage_labels": {
+            "Sender": _("Sender (MAIL)"),
+            "Recipient": _("Recipient (RCPT)"),
+            "Data": _("Message (DATA)"),
+            "Authentication": _("Login (AUTH)"),
+        },
+        "outcome_labels": {
+            "delivered": _("Delivered"),
+            "spam": _("Spam"),
+            "dropped": _("Dropped"),
+            "delayed": _("Delayed"),
+            "rejected": _("Rejected"),
+            "tempfailed": _("Failed temporarily"),
+            "disconnected": _("Disconnected"),
+        },
+    }
+
+
+@inbox.get("/")
+def messages() -> str:
+    folder = request.args.get("folder", "inbox")
+    if folder not in FOLDERS:
+        folder = "inbox"
+    recipient = request.args.get("to", "").strip()
+    query = request.args.get("q", "").strip()
+    try:
+        start = max(0, int(request.args.get("start", 0)))
+    except ValueError:
+        start = 0
+    where = Filter().in_folder(folder)
+    if recipient:
+        where.to_recipient(recipient)
+    error = None
+    if query:
+        try:
+            parse_query(query, into=where)
+        except SearchError:
+            error = _("The search was not understood. Examples: from:kool subject:konto is:spam")
+            where = Filter().in_folder(folder)
+    page, matched = store().find(where, start, PAGE_SIZE)
+    return render_template(
+        "messages.html",
+        folder=folder,
+        recipient=recipient,
+        query=query,
+        messages=page,
+        matched=matched,
+        start=start,
+        page_size=PAGE_SIZE,
+        counts=store().folder_counts(),
+        error=error,
+    )
+
+
+@inbox.post("/delete")
+def delete_messages() -> Response:
+    folder = request.form.get("folder", "inbox")
+    ids = request.form.getlist("id")
+    if ids:
+        store().delete(ids)
+    elif folder in FOLDERS:
+        store().delete(where=Filter().in_folder(folder))
+    return redirect(url_for("inbox.messages", folder=folder), 303)
+
+
+@inbox.get("/message/<message_id>")
+def message(message_id: str) -> str:
+    found = store().get(message_id)
+    if found is None:
+        abort(404)
+    summary, raw = found
+    if not summary.read:
+        store().set_read([summary.id], True)
+    return render_template(
+        "message.html",
+        summary=summary,
+        parsed=parse_message(raw),
+        source=raw.decode("utf-8", "replace"),
+    )
+
+
+@inbox.get("/message/<message_id>/html")
+def message_html(message_id: str) -> Response:
+    found = store().get(message_id)
+    if found is None:
+        abort(404)
+    html = parse_message(found[1]).html
+    # Links open in a new tab instead of inside the small frame.
+    doctype = _DOCTYPE.match(html)
+    cut = doctype.end() if doctype else 0
+    html = html[:cut] + '<base target="_blank">' + html[cut:]
+    response = Response(html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = HTML_POLICY
+    return response
+
+
+@inbox.post("/message/<message_id>/delete")
+def delete_message(message_id: str) -> Response:
+    store().delete([message_id])
+    return redirect(url_for("inbox.messages"), 303)
+
+
+def _rules_from_form() -> list[dict]:
+    rules = []
+    for index in range(len(request.form.getlist("match"))):
+        match = request.form.getlist("match")[index].strip()
+        if not match:
+            continue
+        rule: dict = {"match": match, "action": request.form.getlist("action")[index]}
+        seconds = request.form.getlist("seconds")[index].strip()
+        if rule["action"] == "delay" or seconds:
+            try:
+                rule["seconds"] = float(seconds)
+            except ValueError:
+                rule["seconds"] = seconds
+        rules.append(rule)
+    return rules
+
+
+def _chaos_from_form() -> dict:
+    chaos = {}
+    for stage in scenarios.CHAOS_STAGES:
+        trigger = {}
+        for field, key in (("ErrorCode", f"code_{stage}"), ("Probability", f"probability_{stage}")):
+            value = request.form.get(key, "").strip()
+            try:
+                trigger[field] = int(value)
+            except ValueError:
+                trigger[field] = value
+        chaos[stage] = trigger
+    return chaos
+
+
+@inbox.route("/scenarios", methods=["GET", "POST"])
+def scenarios_page() -> str | Response:
+    error = None
+    rule_rows = [rule.as_api() for rule in store().rules]
+    if request.method == "POST":
+        rule_rows = _rules_from_form()
+        try:
+            rules = scenarios.parse_rules(rule_rows)
+            chaos = scenarios.parse_chaos(_chaos_from_form())
+        except scenarios.ScenarioError as problem:
+            error = str(problem)
+        else:
+            store().save_rules(rules)
+            store().save_chaos(chaos)
+            return redirect(url_for("inbox.scenarios_page", saved=1), 303)
+    chaos = scenarios.chaos_as_api(store().chaos)
+    rows = rule_rows + [{"match": "", "action": "deliver"}] * EMPTY_RULE_ROWS
+    page = render_template(
+        "scenarios.html",
+        rows=rows,
+        actions=scenarios.ACTIONS,
+        chaos=chaos,
+        error=error,
+        saved=request.args.get("saved") == "1",
+    )
+    return (page, 400) if error else page
+
+
+@inbox.get("/log")
+def delivery_log() -> str:
+    return render_template("log.html", entries=store().log(limit=500))

@@ -1,0 +1,157 @@
+"""Delivery scenarios: per-recipient rules and Mailpit-style random chaos, validated before use."""
+
+import fnmatch
+import random
+import re
+from dataclasses import dataclass
+
+ACTIONS = ("deliver", "spam", "drop", "delay", "reject", "tempfail", "disconnect")
+MAX_DELAY_SECONDS = 600
+# Mailpit's chaos triggers, plus "Data" for the DATA command (Mailpit has no such trigger).
+CHAOS_STAGES = ("Sender", "Recipient", "Data", "Authentication")
+DEFAULT_CHAOS_CODE = 451
+
+REJECT_REPLY = "550 5.1.1 Unknown user"
+TEMPFAIL_REPLY = "451 4.3.0 Temporary failure, try again later"
+
+
+class ScenarioError(ValueError):
+    """A rule or chaos setting that cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    match: str
+    action: str
+    seconds: float | None = None
+
+    def matches(self, address: str) -> bool:
+        address = address.lower()
+        if self.match.startswith("re:"):
+            return re.search(self.match[3:], address, re.I) is not None
+        if any(char in self.match for char in "*?["):
+            return fnmatch.fnmatchcase(address, self.match.lower())
+        return address == self.match.lower()
+
+    def describe(self, position: int) -> str:
+        delay = f" {self.seconds:g}s" if self.action == "delay" else ""
+        return f"rule {position}: {self.match} → {self.action}{delay}"
+
+    def as_api(self) -> dict:
+        rule: dict = {"match": self.match, "action": self.action}
+        if self.seconds is not None:
+            rule["seconds"] = self.seconds
+        return rule
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What happens to one recipient, and which rule said so (for the delivery log)."""
+
+    action: str
+    reason: str
+    seconds: float = 0.0
+
+
+DEFAULT_DECISION = Decision("deliver", "default")
+
+
+def parse_rules(value: object) -> list[Rule]:
+    """Rules from their JSON form, a list of {"match", "action", "seconds"?}; raises ScenarioError."""
+    if not isinstance(value, list):
+        raise ScenarioError("rules must be a JSON list of {match, action, seconds?} objects")
+    return [_parse_rule(position, item) for position, item in enumerate(value, start=1)]
+
+
+def _parse_rule(position: int, item: object) -> Rule:
+    if not isinstance(item, dict):
+        raise ScenarioError(f"rule {position}: must be an object with match and action")
+    unknown = set(item) - {"match", "action", "seconds"}
+    if unknown:
+        raise ScenarioError(f"rule {position}: unknown field(s) {', '.join(sorted(unknown))}")
+    match, action = item.get("match"), item.get("action")
+    if not isinstance(match, str) or not match.strip():
+        raise ScenarioError(f"rule {position}: match must be a non-empty string")
+    match = match.strip()
+    if match.startswith("re:"):
+        try:
+            re.compile(match[3:])
+        except re.error as error:
+            raise ScenarioError(f"rule {position}: invalid regular expression: {error}") from None
+    if action not in ACTIONS:
+        raise ScenarioError(f"rule {position}: action must be one of {', '.join(ACTIONS)}")
+    seconds = item.get("seconds")
+    if action == "delay":
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise ScenarioError(f"rule {position}: delay needs seconds (a number)")
+        if not 0 < seconds <= MAX_DELAY_SECONDS:
+            raise ScenarioError(
+                f"rule {position}: seconds must be more than 0 and at most {MAX_DELAY_SECONDS}"
+            )
+        return Rule(match, action, float(seconds))
+    if seconds is not None:
+        raise ScenarioError(f"rule {position}: seconds only applies to the delay action")
+    return Rule(match, action)
+
+
+def decide(rules: list[Rule], recipient: str) -> Decision:
+    """The first matching rule wins; no match means deliver."""
+    for position, rule in enumerate(rules, start=1):
+        if rule.matches(recipient):
+            return Decision(rule.action, rule.describe(position), rule.seconds or 0.0)
+    return DEFAULT_DECISION
+
+
+@dataclass(frozen=True)
+class Trigger:
+    error_code: int = DEFAULT_CHAOS_CODE
+    probability: int = 0
+
+    def as_api(self) -> dict:
+        return {"ErrorCode": self.error_code, "Probability": self.probability}
+
+
+Chaos = dict[str, Trigger]
+
+
+def default_chaos() -> Chaos:
+    return {stage: Trigger() for stage in CHAOS_STAGES}
+
+
+def parse_chaos(value: object, current: Chaos | None = None) -> Chaos:
+    """Chaos triggers from Mailpit's JSON shape; stages left out keep their current setting."""
+    if not isinstance(value, dict):
+        raise ScenarioError("chaos must be a JSON object keyed by Sender, Recipient, Data, ...")
+    chaos = dict(current or default_chaos())
+    for stage, trigger in value.items():
+        if stage not in CHAOS_STAGES:
+            raise ScenarioError(f"unknown chaos trigger {stage!r}: use {', '.join(CHAOS_STAGES)}")
+        if trigger is None:
+            chaos[stage] = Trigger()
+            continue
+        if not isinstance(trigger, dict) or set(trigger) - {"ErrorCode", "Probability"}:
+            raise ScenarioError(f"{stage}: must be an object with ErrorCode and Probability")
+        code = trigger.get("ErrorCode", DEFAULT_CHAOS_CODE)
+        probability = trigger.get("Probability", 0)
+        if isinstance(code, bool) or not isinstance(code, int) or not 400 <= code <= 599:
+            raise ScenarioError(f"{stage}: ErrorCode must be an SMTP error code from 400 to 599")
+        if isinstance(probability, bool) or not isinstance(probability, int):
+            raise ScenarioError(f"{stage}: Probability must be a whole number from 0 to 100")
+        if not 0 <= probability <= 100:
+            raise ScenarioError(f"{stage}: Probability must be from 0 to 100")
+        chaos[stage] = Trigger(code, probability)
+    return chaos
+
+
+def chaos_as_api(chaos: Chaos) -> dict:
+    return {stage: chaos[stage].as_api() for stage in CHAOS_STAGES}
+
+
+def chaos_reply(chaos: Chaos, stage: str) -> str | None:
+    """The error reply when chaos strikes at this stage, else None."""
+    trigger = chaos[stage]
+    # Chaos is a test aid, not security: the standard generator is the right tool.
+    if trigger.probability and random.randrange(100) < trigger.probability:  # noqa: S311
+        enhanced = "4.3.0" if trigger.error_code < 500 else "5.3.0"
+        return f"{trigger.error_code} {enhanced} Chaos: {stage.lower()} failure"
+    return None

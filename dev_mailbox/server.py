@@ -1,0 +1,104 @@
+"""The whole mailbox (store + SMTP + web) started and stopped as one, in background threads."""
+
+import threading
+from pathlib import Path
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from dev_mailbox import scenarios
+from dev_mailbox.smtp import SMTPServer
+from dev_mailbox.store import Store
+
+MiB = 1024 * 1024
+DEFAULT_MAX_SIZE = 10 * MiB
+DEFAULT_SMTP_TIMEOUT = 60.0
+
+
+class Mailbox:
+    """A mail catcher: SMTP in, SQLite in the middle, web inbox and JSON API out.
+
+    Port 0 picks a free port on the first start; later starts reuse the same ports, so a client
+    configured once finds the mailbox again after stop() and start().
+    """
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        smtp_host: str = "127.0.0.1",
+        smtp_port: int = 1025,
+        http_host: str = "127.0.0.1",
+        http_port: int = 8025,
+        *,
+        max_size: int = DEFAULT_MAX_SIZE,
+        max_messages: int | None = None,
+        max_age_days: float | None = None,
+        rules: list[scenarios.Rule] | None = None,
+        chaos: scenarios.Chaos | None = None,
+        smtp_timeout: float = DEFAULT_SMTP_TIMEOUT,
+    ) -> None:
+        self.db_path = Path(db_path)
+        self.smtp_host = smtp_host
+        self.smtp_port = smtp_port
+        self.http_host = http_host
+        self.http_port = http_port
+        self.max_size = max_size
+        self.max_messages = max_messages
+        self.max_age_days = max_age_days
+        self.smtp_timeout = smtp_timeout
+        self._initial_rules = rules
+        self._initial_chaos = chaos
+        self.store: Store | None = None
+        self._smtp: SMTPServer | None = None
+        self._http: BaseWSGIServer | None = None
+        self._http_thread: threading.Thread | None = None
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{self.http_host}:{self.http_port}"
+
+    @property
+    def running(self) -> bool:
+        return self.store is not None
+
+    def start(self) -> None:
+        if self.running:
+            return
+        from dev_mailbox.web import create_app  # Flask only when the web side actually starts
+
+        store = Store(self.db_path, self.max_messages, self.max_age_days)
+        try:
+            if self._initial_rules is not None:
+                store.save_rules(self._initial_rules)
+            if self._initial_chaos is not None:
+                store.save_chaos(self._initial_chaos)
+            self._smtp = SMTPServer(store, self.smtp_host, self.smtp_port, self.max_size, self.smtp_timeout)
+            self.smtp_port = self._smtp.start()
+            self._http = make_server(self.http_host, self.http_port, create_app(store), threaded=True)
+        except BaseException:
+            if self._smtp is not None:
+                self._smtp.stop()
+            store.close()
+            raise
+        self.http_port = self._http.server_port
+        self._http_thread = threading.Thread(
+            target=self._http.serve_forever, args=(0.05,), name="mailbox-http", daemon=True
+        )
+        self._http_thread.start()
+        self.store = store
+
+    def stop(self) -> None:
+        if not self.running:
+            return
+        self._http.shutdown()
+        self._http.server_close()
+        self._http_thread.join()
+        self._smtp.stop()
+        self.store.close()
+        self.store = None
+
+    def __enter__(self) -> "Mailbox":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -1,0 +1,209 @@
+"""The SMTP side: an aiosmtpd server in its own thread that applies the scenarios and stores mail."""
+
+import asyncio
+import logging
+import threading
+import time
+import weakref
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope
+
+from dev_mailbox import scenarios
+from dev_mailbox.store import Delivery, LogEntry, Store
+
+log = logging.getLogger(__name__)
+
+BANNER_HOSTNAME = "dev-mailbox"
+# Rule actions as they read in the delivery log.
+OUTCOMES = {
+    "deliver": "delivered",
+    "spam": "spam",
+    "drop": "dropped",
+    "delay": "delayed",
+    "reject": "rejected",
+    "tempfail": "tempfailed",
+    "disconnect": "disconnected",
+}
+STORE_FAILED_REPLY = "451 4.3.0 Could not store the message, try again later"
+
+
+class ScenarioEnvelope(Envelope):
+    """An envelope that remembers the rule decided for each recipient at RCPT time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.decisions: dict[str, scenarios.Decision] = {}
+
+
+class MailboxSMTP(SMTP):
+    def _create_envelope(self) -> Envelope:
+        return ScenarioEnvelope()
+
+
+def _chaos_outcome(reply: str) -> str:
+    return "tempfailed" if reply.startswith("4") else "rejected"
+
+
+class MailboxHandler:
+    """aiosmtpd hooks: chaos and rules at MAIL, RCPT and DATA; a 250 only once stored."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def _record(self, action: str, sender: str, recipient: str, reason: str) -> None:
+        entry = LogEntry(time.time(), action, sender, recipient, reason)
+        await asyncio.wrap_future(self.store.record([entry]))
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        """Any login is accepted (as Mailpit does by default) unless chaos strikes."""
+        reply = scenarios.chaos_reply(self.store.chaos, "Authentication")
+        if reply:
+            return AuthResult(success=False, handled=False, message=reply)
+        return AuthResult(success=True)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options) -> str:
+        reply = scenarios.chaos_reply(self.store.chaos, "Sender")
+        if reply:
+            await self._record(_chaos_outcome(reply), address, "", "chaos: sender")
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        reply = scenarios.chaos_reply(self.store.chaos, "Recipient")
+        if reply:
+            await self._record(_chaos_outcome(reply), envelope.mail_from, address, "chaos: recipient")
+            return reply
+        decision = scenarios.decide(self.store.rules, address)
+        if decision.action in {"reject", "tempfail", "disconnect"}:
+            await self._record(OUTCOMES[decision.action], envelope.mail_from, address, decision.reason)
+            if decision.action == "reject":
+                return scenarios.REJECT_REPLY
+            if decision.action == "tempfail":
+                return scenarios.TEMPFAIL_REPLY
+            # Close without a reply, as a crashed or overloaded server would.
+            server.transport.close()
+            return "421 4.4.2 Connection dropped"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        envelope.decisions[address] = decision
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope: ScenarioEnvelope) -> str:
+        sender = envelope.mail_from or ""
+        reply = scenarios.chaos_reply(self.store.chaos, "Data")
+        if reply:
+            for recipient in envelope.rcpt_tos:
+                await self._record(_chaos_outcome(reply), sender, recipient, "chaos: data")
+            return reply
+        folders: dict[str, list[str]] = {}
+        entries = []
+        delay = 0.0
+        for recipient in envelope.rcpt_tos:
+            decision = envelope.decisions.get(recipient, scenarios.DEFAULT_DECISION)
+            if decision.action != "drop":
+                folder = "spam" if decision.action == "spam" else "inbox"
+                folders.setdefault(folder, []).append(recipient)
+            delay = max(delay, decision.seconds)
+            entries.append(
+                LogEntry(time.time(), OUTCOMES[decision.action], sender, recipient, decision.reason)
+            )
+        if delay:
+            try:
+                await asyncio.sleep(delay)
+            except asyncio.CancelledError:
+                # The client hung up while waiting: like a real server, nothing was accepted.
+                self.store.record(
+                    [LogEntry(time.time(), "disconnected", sender, e.recipient, e.reason) for e in entries]
+                )
+                raise
+        raw = envelope.original_content or b""
+        try:
+            ids = await asyncio.wrap_future(self.store.deliver(Delivery(raw, sender, folders), entries))
+        except Exception:
+            log.exception("storing a message failed")
+            return STORE_FAILED_REPLY
+        return f"250 2.0.0 Ok: queued as {' '.join(ids) or 'nothing'}"
+
+
+class SMTPServer:
+    """An aiosmtpd server on its own event loop thread; start() returns the bound port."""
+
+    def __init__(
+        self,
+        store: Store,
+        host: str,
+        port: int,
+        max_size: int,
+        timeout: float,
+    ) -> None:
+        self.handler = MailboxHandler(store)
+        self.host = host
+        self.port = port
+        self.max_size = max_size
+        self.timeout = timeout
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: asyncio.Server | None = None
+        # Weak: a session leaves the set by itself once its connection is gone.
+        self._sessions: weakref.WeakSet[MailboxSMTP] = weakref.WeakSet()
+
+    def _session(self) -> MailboxSMTP:
+        session = MailboxSMTP(
+            self.handler,
+            loop=self._loop,
+            hostname=BANNER_HOSTNAME,
+            ident="dev_mailbox ESMTP",
+            data_size_limit=self.max_size,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            timeout=self.timeout,
+            authenticator=self.handler.authenticate,
+            # Senders configured with a login must be able to log in without TLS, as with Mailpit.
+            auth_require_tls=False,
+        )
+        self._sessions.add(session)
+        return session
+
+    def start(self) -> int:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="mailbox-smtp", daemon=True)
+        self._thread.start()
+        try:
+            self._server = asyncio.run_coroutine_threadsafe(self._listen(), self._loop).result()
+        except BaseException:
+            self._close_loop()
+            raise
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    async def _listen(self) -> asyncio.Server:
+        return await self._loop.create_server(self._session, self.host, self.port, reuse_address=True)
+
+    async def _shutdown(self) -> None:
+        self._server.close()
+        for session in list(self._sessions):
+            if session.transport is not None:
+                session.transport.close()
+        await self._server.wait_closed()
+        current = asyncio.current_task()
+        tasks = [task for task in asyncio.all_tasks() if task is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        if self._server is not None:
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result()
+            self._server = None
+        self._close_loop()
+
+    def _close_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+        self._loop.close()
+        self._loop = None

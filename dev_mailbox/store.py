@@ -1,0 +1,590 @@
+"""Durable message storage in SQLite (WAL), written by one thread with group commit.
+
+Every write goes through a single writer thread: jobs queued while a commit is in progress are
+committed together, so many SMTP clients share one fsync, and each one gets its result only after
+the transaction holding its message is on disk. Readers use their own connections (WAL lets them
+read while the writer writes).
+"""
+
+import json
+import queue
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from dev_mailbox import scenarios
+from dev_mailbox.mime import Address, ParsedMessage, html_to_text, parse_message
+from dev_mailbox.search import Filter
+
+T = TypeVar("T")
+
+MAX_BATCH = 256
+# Retention deletes at most this many messages per writer pass, so ingest never waits long.
+RETENTION_CHUNK = 500
+RETENTION_INTERVAL = 1.0
+LOG_KEEP = 10_000
+IDLE_READERS = 4
+SEARCH_BODY_CHARS = 20_000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    created REAL NOT NULL,
+    folder TEXT NOT NULL,
+    read INTEGER NOT NULL DEFAULT 0,
+    message_id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    to_list TEXT NOT NULL,
+    cc_list TEXT NOT NULL,
+    bcc_list TEXT NOT NULL,
+    reply_to_list TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    attachments INTEGER NOT NULL,
+    snippet TEXT NOT NULL,
+    envelope_from TEXT NOT NULL,
+    envelope_to TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_folder ON messages (folder, rowid);
+CREATE INDEX IF NOT EXISTS messages_created ON messages (created);
+CREATE INDEX IF NOT EXISTS messages_unread ON messages (read, rowid);
+-- Raw bytes live apart so that listing and counting never page through message bodies.
+CREATE TABLE IF NOT EXISTS message_sources (rowid INTEGER PRIMARY KEY, raw BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS recipients (
+    address TEXT NOT NULL,
+    message INTEGER NOT NULL,
+    PRIMARY KEY (address, message)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS recipients_message ON recipients (message);
+CREATE VIRTUAL TABLE IF NOT EXISTS message_search USING fts5 (
+    subject, sender, recipients, body, tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS delivery_log (
+    rowid INTEGER PRIMARY KEY,
+    created REAL NOT NULL,
+    action TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT ''
+);
+"""
+
+SUMMARY_COLUMNS = (
+    "m.rowid, m.id, m.created, m.folder, m.read, m.message_id, m.sender, m.to_list, m.cc_list,"
+    " m.bcc_list, m.reply_to_list, m.subject, m.size, m.attachments, m.snippet,"
+    " m.envelope_from, m.envelope_to"
+)
+
+
+def _addresses_json(addresses: list[Address]) -> str:
+    return json.dumps([address.as_api() for address in addresses], ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One stored message as listed: the parsed header fields, no body."""
+
+    rowid: int
+    id: str
+    created: float
+    folder: str
+    read: bool
+    message_id: str
+    sender: dict
+    to: list[dict]
+    cc: list[dict]
+    bcc: list[dict]
+    reply_to: list[dict]
+    subject: str
+    size: int
+    attachments: int
+    snippet: str
+    envelope_from: str
+    envelope_to: list[str]
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "Summary":
+        return cls(
+            rowid=row[0],
+            id=row[1],
+            created=row[2],
+            folder=row[3],
+            read=bool(row[4]),
+            message_id=row[5],
+            sender=json.loads(row[6]),
+            to=json.loads(row[7]),
+            cc=json.loads(row[8]),
+            bcc=json.loads(row[9]),
+            reply_to=json.loads(row[10]),
+            subject=row[11],
+            size=row[12],
+            attachments=row[13],
+            snippet=row[14],
+            envelope_from=row[15],
+            envelope_to=json.loads(row[16]),
+        )
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    created: float
+    action: str
+    sender: str
+    recipient: str
+    reason: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One accepted SMTP transaction: the bytes, and which recipients go to which folder."""
+
+    raw: bytes
+    envelope_from: str
+    folders: dict[str, list[str]]
+
+
+def new_message_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class Store:
+    """The SQLite file behind the mailbox; safe to use from any thread."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        max_messages: int | None = None,
+        max_age_days: float | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.max_messages = max_messages
+        self.max_age_days = max_age_days
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._changed = threading.Condition()
+        self.version = 0
+        self.closed = False
+        self._writer_connection = self._connect()
+        self._writer_connection.executescript(SCHEMA)
+        self.rules = self._load_rules()
+        self.chaos = self._load_chaos()
+        self._writer = threading.Thread(target=self._write_loop, name="mailbox-writer", daemon=True)
+        self._writer.start()
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: transactions are opened explicitly, one per batch.
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA journal_mode = WAL")
+        # FULL: a commit is on disk (not only in the OS cache) before any client hears 250.
+        connection.execute("PRAGMA synchronous = FULL")
+        connection.execute("PRAGMA busy_timeout = 5000")
+        return connection
+
+    # Writing -------------------------------------------------------------------------------
+
+    def submit(self, job: Callable[[sqlite3.Connection], T]) -> "Future[T]":
+        """Queue a write; the future resolves once the transaction holding it is committed."""
+        future: Future[T] = Future()
+        if self.closed:
+            future.set_exception(RuntimeError("the mailbox store is closed"))
+        else:
+            self._jobs.put((job, future))
+        return future
+
+    def write(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        return self.submit(job).result()
+
+    def _write_loop(self) -> None:
+        connection = self._writer_connection
+        last_retention = 0.0
+        while True:
+            try:
+                first = self._jobs.get(timeout=RETENTION_INTERVAL)
+            except queue.Empty:
+                first = ()
+            if first is None:
+                break
+            batch = [first] if first else []
+            stop = False
+            while len(batch) < MAX_BATCH:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stop = True
+                    break
+                batch.append(job)
+            if batch:
+                self._commit_batch(connection, batch)
+            if stop:
+                break
+            if time.monotonic() - last_retention >= RETENTION_INTERVAL:
+                last_retention = time.monotonic()
+                retention: Future[int] = Future()
+                self._commit_batch(connection, [(self._enforce_retention, retention)], False)
+                if retention.exception() is None and retention.result():
+                    self._notify()
+        connection.close()
+
+    def _commit_batch(self, connection: sqlite3.Connection, batch: list, notify: bool = True) -> None:
+        outcomes: list[tuple[Future, Any, BaseException | None]] = []
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            for job, future in batch:
+                # A savepoint per job: one bad job fails alone, the others still commit.
+                connection.execute("SAVEPOINT job")
+                try:
+                    result = job(connection)
+                except Exception as error:  # handed to the waiting caller, not swallowed
+                    connection.execute("ROLLBACK TO job")
+                    outcomes.append((future, None, error))
+                else:
+                    outcomes.append((future, result, None))
+                connection.execute("RELEASE job")
+            connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            outcomes = [(future, None, error) for _, future in batch]
+        for future, result, error in outcomes:
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
+        if notify:
+            self._notify()
+
+    def _notify(self) -> None:
+        with self._changed:
+            self.version += 1
+            self._changed.notify_all()
+
+    def wait_for_change(self, since: int, timeout: float) -> int:
+        """Block until the store changed after version `since` (or timeout); the new version."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.version != since or self.closed, timeout)
+            return self.version
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._jobs.put(None)
+        self._writer.join()
+        with self._changed:
+            self._changed.notify_all()
+        while True:
+            try:
+                self._readers.get_nowait().close()
+            except queue.Empty:
+                break
+
+    # Messages ------------------------------------------------------------------------------
+
+    def deliver(self, delivery: Delivery, log: list[LogEntry]) -> "Future[list[str]]":
+        """Store one copy per folder plus the log lines; resolves to the new message ids."""
+
+        def job(connection: sqlite3.Connection) -> list[str]:
+            parsed = parse_message(delivery.raw) if delivery.folders else None
+            ids = {
+                folder: self._insert(connection, delivery, parsed, folder, recipients)
+                for folder, recipients in delivery.folders.items()
+            }
+            stored_as = {r: ids[f] for f, recipients in delivery.folders.items() for r in recipients}
+            entries = [replace(e, message=stored_as.get(e.recipient, "")) for e in log]
+            self._insert_log(connection, entries)
+            return list(ids.values())
+
+        return self.submit(job)
+
+    def _insert(
+        self,
+        connection: sqlite3.Connection,
+        delivery: Delivery,
+        parsed: ParsedMessage,
+        folder: str,
+        recipients: list[str],
+    ) -> str:
+        message_id = new_message_id()
+        shown = {a.address.lower() for a in parsed.to + parsed.cc + parsed.bcc}
+        # As Mailpit does: envelope recipients missing from To and Cc were blind copies.
+        bcc = parsed.bcc + [Address("", r) for r in recipients if r.lower() not in shown]
+        cursor = connection.execute(
+            "INSERT INTO messages (id, created, folder, message_id, sender, to_list, cc_list,"
+            " bcc_list, reply_to_list, subject, size, attachments, snippet, envelope_from,"
+            " envelope_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                message_id,
+                time.time(),
+                folder,
+                parsed.message_id,
+                json.dumps(parsed.sender.as_api(), ensure_ascii=False),
+                _addresses_json(parsed.to),
+                _addresses_json(parsed.cc),
+                _addresses_json(bcc),
+                _addresses_json(parsed.reply_to),
+                parsed.subject,
+                len(delivery.raw),
+                len(parsed.attachments),
+                parsed.snippet,
+                delivery.envelope_from,
+                json.dumps(recipients, ensure_ascii=False),
+            ),
+        )
+        rowid = cursor.lastrowid
+        connection.execute("INSERT INTO message_sources (rowid, raw) VALUES (?, ?)", (rowid, delivery.raw))
+        addresses = {a.address.lower() for a in parsed.to + parsed.cc + bcc} | {r.lower() for r in recipients}
+        connection.executemany(
+            "INSERT OR IGNORE INTO recipients (address, message) VALUES (?, ?)",
+            [(address, rowid) for address in addresses if address],
+        )
+        sender = parsed.sender
+        body = parsed.text or html_to_text(parsed.html)
+        connection.execute(
+            "INSERT INTO message_search (rowid, subject, sender, recipients, body) VALUES (?, ?, ?, ?, ?)",
+            (
+                rowid,
+                parsed.subject,
+                f"{sender.name} {sender.address} {delivery.envelope_from}",
+                " ".join(f"{a.name} {a.address}" for a in parsed.to + parsed.cc + bcc),
+                body[:SEARCH_BODY_CHARS],
+            ),
+        )
+        return message_id
+
+    @staticmethod
+    def _insert_log(connection: sqlite3.Connection, entries: list[LogEntry]) -> None:
+        connection.executemany(
+            "INSERT INTO delivery_log (created, action, sender, recipient, reason, message)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(e.created, e.action, e.sender, e.recipient, e.reason, e.message) for e in entries],
+        )
+
+    def record(self, entries: list[LogEntry]) -> "Future[None]":
+        """Add delivery log lines for what never reached DATA (rejects, tempfails, disconnects)."""
+        return self.submit(lambda connection: self._insert_log(connection, entries))
+
+    def clear_log(self) -> None:
+        self.write(lambda connection: connection.execute("DELETE FROM delivery_log"))
+
+    @staticmethod
+    def _delete_rowids(connection: sqlite3.Connection, rowids: list[int]) -> int:
+        if not rowids:
+            return 0
+        marks = ",".join("?" * len(rowids))
+        for table, column in (
+            ("messages", "rowid"),
+            ("message_sources", "rowid"),
+            ("recipients", "message"),
+            ("message_search", "rowid"),
+        ):
+            # marks is only "?,?,...": the values themselves are bound parameters.
+            connection.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", rowids)  # noqa: S608
+        return len(rowids)
+
+    def delete(self, ids: list[str] | None = None, where: Filter | None = None) -> int:
+        """Delete the given messages, those matching a filter, or (with neither) all of them."""
+
+        def job(connection: sqlite3.Connection) -> int:
+            if ids is None and where is None:
+                deleted = connection.execute("SELECT count(*) FROM messages").fetchone()[0]
+                for table in ("messages", "message_sources", "recipients", "message_search"):
+                    connection.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+                return deleted
+            if ids is not None:
+                rows = connection.execute(
+                    "SELECT rowid FROM messages WHERE id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(ids),),
+                )
+            else:
+                condition, params = where.where()
+                rows = connection.execute(
+                    f"SELECT m.rowid FROM messages m WHERE {condition}",  # noqa: S608
+                    params,
+                )
+            rowids = [row[0] for row in rows]
+            deleted = 0
+            for start in range(0, len(rowids), 500):
+                deleted += self._delete_rowids(connection, rowids[start : start + 500])
+            return deleted
+
+        return self.write(job)
+
+    def set_read(self, ids: list[str] | None, read: bool) -> int:
+        """Mark the given messages (all when ids is None) read or unread."""
+
+        def job(connection: sqlite3.Connection) -> int:
+            if ids is None:
+                return connection.execute("UPDATE messages SET read = ?", (int(read),)).rowcount
+            return connection.execute(
+                "UPDATE messages SET read = ? WHERE id IN (SELECT value FROM json_each(?))",
+                (int(read), json.dumps(ids)),
+            ).rowcount
+
+        return self.write(job)
+
+    def _enforce_retention(self, connection: sqlite3.Connection) -> int:
+        rowids: list[int] = []
+        if self.max_messages is not None:
+            row = connection.execute(
+                "SELECT rowid FROM messages ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                (self.max_messages,),
+            ).fetchone()
+            if row is not None:
+                rowids = [
+                    r[0]
+                    for r in connection.execute(
+                        "SELECT rowid FROM messages WHERE rowid <= ? ORDER BY rowid LIMIT ?",
+                        (row[0], RETENTION_CHUNK),
+                    )
+                ]
+        if self.max_age_days is not None and len(rowids) < RETENTION_CHUNK:
+            cutoff = time.time() - self.max_age_days * 86400
+            rowids += [
+                r[0]
+                for r in connection.execute(
+                    "SELECT rowid FROM messages WHERE created < ? ORDER BY created LIMIT ?",
+                    (cutoff, RETENTION_CHUNK - len(rowids)),
+                )
+            ]
+        connection.execute(
+            "DELETE FROM delivery_log WHERE rowid <= "
+            "(SELECT rowid FROM delivery_log ORDER BY rowid DESC LIMIT 1 OFFSET ?)",
+            (LOG_KEEP,),
+        )
+        return self._delete_rowids(connection, sorted(set(rowids)))
+
+    # Reading -------------------------------------------------------------------------------
+
+    @contextmanager
+    def reader(self) -> Iterator[sqlite3.Connection]:
+        try:
+            connection = self._readers.get_nowait()
+        except queue.Empty:
+            connection = sqlite3.connect(self.path, check_same_thread=False)
+            connection.execute("PRAGMA query_only = 1")
+        try:
+            yield connection
+        finally:
+            if self.closed or self._readers.qsize() >= IDLE_READERS:
+                connection.close()
+            else:
+                self._readers.put(connection)
+
+    def counts(self) -> tuple[int, int]:
+        """(all messages, unread messages)."""
+        with self.reader() as connection:
+            total = connection.execute("SELECT count(*) FROM messages").fetchone()[0]
+            unread = connection.execute("SELECT count(*) FROM messages WHERE read = 0").fetchone()[0]
+        return total, unread
+
+    def tags(self) -> list[str]:
+        """Tags in use, as Mailpit lists them; the spam folder is the one tag."""
+        with self.reader() as connection:
+            spam = connection.execute(
+                "SELECT EXISTS (SELECT 1 FROM messages WHERE folder = 'spam')"
+            ).fetchone()[0]
+        return ["spam"] if spam else []
+
+    def folder_counts(self) -> dict[str, int]:
+        with self.reader() as connection:
+            rows = connection.execute("SELECT folder, count(*) FROM messages GROUP BY folder")
+            return dict(rows.fetchall())
+
+    def find(self, where: Filter | None = None, start: int = 0, limit: int = 50) -> tuple[list[Summary], int]:
+        """One page of matching messages, newest first, and how many match in all."""
+        condition, params = (where or Filter()).where()
+        with self.reader() as connection:
+            rows = connection.execute(
+                f"SELECT {SUMMARY_COLUMNS} FROM messages m WHERE {condition}"  # noqa: S608
+                " ORDER BY m.rowid DESC LIMIT ? OFFSET ?",
+                [*params, limit, start],
+            ).fetchall()
+            matched = connection.execute(
+                f"SELECT count(*) FROM messages m WHERE {condition}",  # noqa: S608
+                params,
+            ).fetchone()[0]
+        return [Summary.from_row(row) for row in rows], matched
+
+    def get(self, message_id: str) -> tuple[Summary, bytes] | None:
+        """A message and its raw bytes by id; "latest" means the newest message."""
+        with self.reader() as connection:
+            if message_id == "latest":
+                condition, params = "1 ORDER BY m.rowid DESC LIMIT 1", ()
+            else:
+                condition, params = "m.id = ?", (message_id,)
+            row = connection.execute(
+                f"SELECT {SUMMARY_COLUMNS}, s.raw FROM messages m"  # noqa: S608
+                f" JOIN message_sources s ON s.rowid = m.rowid WHERE {condition}",
+                params,
+            ).fetchone()
+        if row is None:
+            return None
+        return Summary.from_row(row), bytes(row[-1])
+
+    def log(self, limit: int = 200, start: int = 0) -> list[LogEntry]:
+        """Delivery log entries, newest first."""
+        with self.reader() as connection:
+            rows = connection.execute(
+                "SELECT created, action, sender, recipient, reason, message FROM delivery_log"
+                " ORDER BY rowid DESC LIMIT ? OFFSET ?",
+                (limit, start),
+            ).fetchall()
+        return [LogEntry(*row) for row in rows]
+
+    # Settings ------------------------------------------------------------------------------
+
+    def _setting(self, key: str) -> Any:
+        with self.reader() as connection:
+            row = connection.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def _load_rules(self) -> list[scenarios.Rule]:
+        try:
+            return scenarios.parse_rules(self._setting("rules") or [])
+        except scenarios.ScenarioError:
+            return []
+
+    def _load_chaos(self) -> scenarios.Chaos:
+        try:
+            return scenarios.parse_chaos(self._setting("chaos") or {})
+        except scenarios.ScenarioError:
+            return scenarios.default_chaos()
+
+    def _save_setting(self, key: str, value: Any) -> None:
+        self.write(
+            lambda connection: connection.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value, ensure_ascii=False)),
+            )
+        )
+
+    def save_rules(self, rules: list[scenarios.Rule]) -> None:
+        self._save_setting("rules", [rule.as_api() for rule in rules])
+        self.rules = list(rules)
+
+    def save_chaos(self, chaos: scenarios.Chaos) -> None:
+        self._save_setting("chaos", scenarios.chaos_as_api(chaos))
+        self.chaos = dict(chaos)
+
+    def secret_key(self) -> str:
+        """A per-database key for signing the inbox's session cookies; made once, kept."""
+        key = self._setting("secret_key")
+        if key is None:
+            key = secrets.token_hex(32)
+            self._save_setting("secret_key", key)
+        return key
