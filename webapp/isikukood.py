@@ -40,10 +40,10 @@ def check(value: str) -> str:
     code = normalise(value)
     try:
         ik.validate(code)
+    except InvalidLength:  # a subclass of InvalidFormat: test it first
+        raise InvalidPersonalCode(Problem.LENGTH) from None
     except InvalidFormat:
         raise InvalidPersonalCode(Problem.FORMAT) from None
-    except InvalidLength:
-        raise InvalidPersonalCode(Problem.LENGTH) from None
     except InvalidChecksum:
         raise InvalidPersonalCode(Problem.CHECKSUM) from None
     except ValueError:  # InvalidComponent: century digit or calendar date

@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp
 
 from webapp.forms import (
@@ -11,12 +12,12 @@ from webapp.forms import (
     valid_child_code,
 )
 
-RELATIONS = (
-    ("ema", _l("mother")),
-    ("isa", _l("father")),
-    ("eestkostja", _l("guardian")),
-    ("muu", _l("other")),
-)
+RELATIONS = [
+    SelectChoice("ema", _l("mother")),
+    SelectChoice("isa", _l("father")),
+    SelectChoice("eestkostja", _l("guardian")),
+    SelectChoice("muu", _l("other")),
+]
 
 
 class StartForm(FlaskForm):
@@ -54,7 +55,7 @@ class ApplicationForm(FlaskForm):
         validate_choice=False,  # AnyOf below says it in the user's language
         validators=[
             DataRequired(_l("Please choose one.")),
-            AnyOf([value for value, _label in RELATIONS], message=_l("Please choose one.")),
+            AnyOf([choice.value for choice in RELATIONS], message=_l("Please choose one.")),
         ],
     )
     child_first_name = name_field(_l("Child's first name"), "off")
