@@ -64,11 +64,17 @@ def load_scenarios(path: Path) -> tuple[list[scenarios.Rule], scenarios.Chaos | 
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as error:
-        raise scenarios.ScenarioError(f"{path}: not valid JSON: {error}") from None
+        raise scenarios.ScenarioError(
+            scenarios.N_("%(path)s: not valid JSON: %(error)s"), path=path, error=error
+        ) from None
     if isinstance(document, dict):
         unknown = set(document) - {"rules", "chaos"}
         if unknown:
-            raise scenarios.ScenarioError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
+            raise scenarios.ScenarioError(
+                scenarios.N_("%(path)s: unknown key(s) %(keys)s"),
+                path=path,
+                keys=", ".join(sorted(unknown)),
+            )
         chaos = document.get("chaos")
         return (
             scenarios.parse_rules(document.get("rules", [])),

@@ -1,6 +1,7 @@
 """JSON API in the shape of Mailpit's v1 API, so QA tools written for Mailpit work unchanged.
 
-Errors are JSON objects {"Error": "..."} with a 4xx status; malformed input never gives a 500.
+Errors are JSON objects {"Error": "..."} with a 4xx status (see web.py for the app-wide
+handler); malformed input never gives a 500.
 State changes use PUT and DELETE only: a cross-site page cannot send those without a CORS
 preflight, which this API never grants, so the API needs no CSRF token.
 """
@@ -10,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException
 
 from dev_mailbox import scenarios
 from dev_mailbox.mime import parse_message, part_content
@@ -35,11 +35,6 @@ class BadRequest(Exception):
 @api.errorhandler(BadRequest)
 def _bad_request(error: BadRequest) -> tuple[Response, int]:
     return jsonify({"Error": str(error)}), 400
-
-
-@api.errorhandler(HTTPException)
-def _http_error(error: HTTPException) -> tuple[Response, int]:
-    return jsonify({"Error": error.description or error.name}), error.code or 500
 
 
 def timestamp(seconds: float) -> str:

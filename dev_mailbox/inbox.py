@@ -179,7 +179,7 @@ def scenarios_page() -> str | Response:
             rules = scenarios.parse_rules(rule_rows)
             chaos = scenarios.parse_chaos(_chaos_from_form())
         except scenarios.ScenarioError as problem:
-            error = str(problem)
+            error = _(problem.message, **problem.values)
         else:
             store().save_rules(rules)
             store().save_chaos(chaos)

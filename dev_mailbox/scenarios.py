@@ -15,8 +15,19 @@ REJECT_REPLY = "550 5.1.1 Unknown user"
 TEMPFAIL_REPLY = "451 4.3.0 Temporary failure, try again later"
 
 
+def N_(message: str) -> str:
+    """Mark a message id for extraction; it is translated where a person reads it."""
+    return message
+
+
 class ScenarioError(ValueError):
-    """A rule or chaos setting that cannot be used; the message says why."""
+    """A rule or chaos setting that cannot be used: an English message id plus its values,
+    so the API can say it in English and the inbox in the reader's language."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message % values)
+        self.message = message
+        self.values = values
 
 
 @dataclass(frozen=True)
@@ -59,38 +70,56 @@ DEFAULT_DECISION = Decision("deliver", "default")
 def parse_rules(value: object) -> list[Rule]:
     """Rules from their JSON form, a list of {"match", "action", "seconds"?}; raises ScenarioError."""
     if not isinstance(value, list):
-        raise ScenarioError("rules must be a JSON list of {match, action, seconds?} objects")
+        raise ScenarioError(N_("rules must be a JSON list of {match, action, seconds?} objects"))
     return [_parse_rule(position, item) for position, item in enumerate(value, start=1)]
 
 
 def _parse_rule(position: int, item: object) -> Rule:
     if not isinstance(item, dict):
-        raise ScenarioError(f"rule {position}: must be an object with match and action")
+        raise ScenarioError(
+            N_("rule %(position)s: must be an object with match and action"), position=position
+        )
     unknown = set(item) - {"match", "action", "seconds"}
     if unknown:
-        raise ScenarioError(f"rule {position}: unknown field(s) {', '.join(sorted(unknown))}")
+        raise ScenarioError(
+            N_("rule %(position)s: unknown field(s) %(fields)s"),
+            position=position,
+            fields=", ".join(sorted(unknown)),
+        )
     match, action = item.get("match"), item.get("action")
     if not isinstance(match, str) or not match.strip():
-        raise ScenarioError(f"rule {position}: match must be a non-empty string")
+        raise ScenarioError(N_("rule %(position)s: match must be a non-empty string"), position=position)
     match = match.strip()
     if match.startswith("re:"):
         try:
             re.compile(match[3:])
         except re.error as error:
-            raise ScenarioError(f"rule {position}: invalid regular expression: {error}") from None
+            raise ScenarioError(
+                N_("rule %(position)s: invalid regular expression: %(error)s"),
+                position=position,
+                error=error,
+            ) from None
     if action not in ACTIONS:
-        raise ScenarioError(f"rule {position}: action must be one of {', '.join(ACTIONS)}")
+        raise ScenarioError(
+            N_("rule %(position)s: action must be one of %(actions)s"),
+            position=position,
+            actions=", ".join(ACTIONS),
+        )
     seconds = item.get("seconds")
     if action == "delay":
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-            raise ScenarioError(f"rule {position}: delay needs seconds (a number)")
+            raise ScenarioError(N_("rule %(position)s: delay needs seconds (a number)"), position=position)
         if not 0 < seconds <= MAX_DELAY_SECONDS:
             raise ScenarioError(
-                f"rule {position}: seconds must be more than 0 and at most {MAX_DELAY_SECONDS}"
+                N_("rule %(position)s: seconds must be more than 0 and at most %(most)s"),
+                position=position,
+                most=MAX_DELAY_SECONDS,
             )
         return Rule(match, action, float(seconds))
     if seconds is not None:
-        raise ScenarioError(f"rule {position}: seconds only applies to the delay action")
+        raise ScenarioError(
+            N_("rule %(position)s: seconds only applies to the delay action"), position=position
+        )
     return Rule(match, action)
 
 
@@ -121,24 +150,34 @@ def default_chaos() -> Chaos:
 def parse_chaos(value: object, current: Chaos | None = None) -> Chaos:
     """Chaos triggers from Mailpit's JSON shape; stages left out keep their current setting."""
     if not isinstance(value, dict):
-        raise ScenarioError("chaos must be a JSON object keyed by Sender, Recipient, Data, ...")
+        raise ScenarioError(N_("chaos must be a JSON object keyed by Sender, Recipient, Data, ..."))
     chaos = dict(current or default_chaos())
     for stage, trigger in value.items():
         if stage not in CHAOS_STAGES:
-            raise ScenarioError(f"unknown chaos trigger {stage!r}: use {', '.join(CHAOS_STAGES)}")
+            raise ScenarioError(
+                N_("unknown chaos trigger %(stage)s: use %(stages)s"),
+                stage=repr(stage),
+                stages=", ".join(CHAOS_STAGES),
+            )
         if trigger is None:
             chaos[stage] = Trigger()
             continue
         if not isinstance(trigger, dict) or set(trigger) - {"ErrorCode", "Probability"}:
-            raise ScenarioError(f"{stage}: must be an object with ErrorCode and Probability")
+            raise ScenarioError(
+                N_("%(stage)s: must be an object with ErrorCode and Probability"), stage=stage
+            )
         code = trigger.get("ErrorCode", DEFAULT_CHAOS_CODE)
         probability = trigger.get("Probability", 0)
         if isinstance(code, bool) or not isinstance(code, int) or not 400 <= code <= 599:
-            raise ScenarioError(f"{stage}: ErrorCode must be an SMTP error code from 400 to 599")
+            raise ScenarioError(
+                N_("%(stage)s: ErrorCode must be an SMTP error code from 400 to 599"), stage=stage
+            )
         if isinstance(probability, bool) or not isinstance(probability, int):
-            raise ScenarioError(f"{stage}: Probability must be a whole number from 0 to 100")
+            raise ScenarioError(
+                N_("%(stage)s: Probability must be a whole number from 0 to 100"), stage=stage
+            )
         if not 0 <= probability <= 100:
-            raise ScenarioError(f"{stage}: Probability must be from 0 to 100")
+            raise ScenarioError(N_("%(stage)s: Probability must be from 0 to 100"), stage=stage)
         chaos[stage] = Trigger(code, probability)
     return chaos
 

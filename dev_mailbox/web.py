@@ -2,9 +2,11 @@
 
 from datetime import UTC, datetime
 
-from flask import Flask, Response, request
+from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import Babel, format_datetime, get_locale
-from flask_wtf.csrf import CSRFProtect
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
 
 from dev_mailbox.api import api
 from dev_mailbox.i18n import (
@@ -50,6 +52,20 @@ def create_app(store: Store) -> Flask:
     @app.template_filter("when")
     def when(seconds: float) -> str:
         return format_datetime(datetime.fromtimestamp(seconds, UTC), "short")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Response | str, int]:
+        """JSON under /api/, a page in the reader's language elsewhere; never a bare 500."""
+        if request.path.startswith("/api/"):
+            return jsonify({"Error": error.description or error.name}), error.code or 500
+        explanation = {
+            404: _("There is no such page or message. It may have been deleted."),
+            405: _("This address does not accept that kind of request."),
+            413: _("The request is too large."),
+        }.get(error.code, _("The request could not be handled. Go back and try again."))
+        if isinstance(error, CSRFError):
+            explanation = _("The form had expired. Go back, reload the page and try again.")
+        return render_template("error.html", explanation=explanation), error.code or 500
 
     @app.after_request
     def harden(response: Response) -> Response:

@@ -1,0 +1,146 @@
+"""The web inbox over real HTTP: listing, filters, message view, forms with CSRF, languages."""
+
+import re
+from http.cookies import SimpleCookie
+
+import pytest
+from conftest import call, make_message, send
+
+pytestmark = pytest.mark.smtp
+
+
+def page(mailbox, path: str, **headers) -> tuple[int, str]:
+    status, body, _ = call(mailbox, "GET", path, headers=headers)
+    return status, body.decode()
+
+
+def test_inbox_lists_newest_first_and_filters_by_recipient(mailbox):
+    send(mailbox, to="anna@example.com", subject="Anna first")
+    send(mailbox, to="boris@example.com", subject="Boris second")
+    status, html = page(mailbox, "/?lang=en")
+    assert status == 200
+    assert html.index("Boris second") < html.index("Anna first")
+    _, html = page(mailbox, "/?to=anna@example.com")
+    assert "Anna first" in html and "Boris second" not in html
+
+
+def test_spam_folder_is_separate(mailbox):
+    mailbox.add_rule("*@gmial.com", "spam")
+    send(mailbox, to="x@gmial.com", subject="Lost in spam")
+    assert "Lost in spam" not in page(mailbox, "/")[1]
+    assert "Lost in spam" in page(mailbox, "/?folder=spam")[1]
+
+
+def test_message_page_shows_clickable_decoded_links_and_sandboxed_html(mailbox):
+    send(
+        mailbox,
+        make_message(
+            subject="Kinnita",
+            text="Ava https://kool.example/apply?token=a%2Bb&lang=et",
+            html='<p><a href="https://kool.example/h?x=1&amp;y=2">Ava</a><script>alert(1)</script>'
+            '<img src="https://tracker.example/p.gif"></p>',
+        ),
+    )
+    message = mailbox.wait_for(subject="Kinnita")
+    status, html = page(mailbox, f"/message/{message.id}")
+    assert status == 200
+    assert 'href="https://kool.example/apply?token=a%2Bb&amp;lang=et"' in html
+    assert 'href="https://kool.example/h?x=1&amp;y=2"' in html
+    assert re.search(r'<iframe[^>]+sandbox="allow-popups allow-popups-to-escape-sandbox"', html)
+    assert "<script>alert" not in html
+    status, body, headers = call(mailbox, "GET", f"/message/{message.id}/html")
+    policy = headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "img-src data: cid:" in policy
+    assert "sandbox" in policy and "allow-scripts" not in policy
+
+
+def test_unknown_message_page_is_404_in_the_readers_language(mailbox):
+    status, html = page(mailbox, "/message/nope", **{"Accept-Language": "ru"})
+    assert status == 404 and "Такой страницы или письма нет" in html
+
+
+def test_language_from_query_cookie_header_then_estonian(mailbox):
+    assert '<html lang="et">' in page(mailbox, "/")[1]
+    assert "Входящие" in page(mailbox, "/", **{"Accept-Language": "ru,en;q=0.5"})[1]
+    status, body, headers = call(mailbox, "GET", "/?lang=en")
+    assert "Inbox" in body.decode()
+    cookie = SimpleCookie(headers["Set-Cookie"])
+    assert cookie["dev_mailbox_lang"].value == "en"
+    _, html = page(mailbox, "/log", Cookie="dev_mailbox_lang=en", **{"Accept-Language": "ru"})
+    assert "Delivery log" in html
+
+
+def _form_session(mailbox, path: str) -> tuple[str, str]:
+    status, body, headers = call(mailbox, "GET", path)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', body.decode()).group(1)
+    cookie = SimpleCookie(headers["Set-Cookie"])
+    return token, f"dev_mailbox_session={cookie['dev_mailbox_session'].value}"
+
+
+def _post(mailbox, path: str, fields: list[tuple[str, str]], cookie: str = ""):
+    from urllib.parse import urlencode
+
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+    return call(mailbox, "POST", path, urlencode(fields).encode(), headers=headers)
+
+
+def chaos_fields(probability: str = "0") -> list[tuple[str, str]]:
+    fields = []
+    for stage in ("Sender", "Recipient", "Data", "Authentication"):
+        fields += [(f"probability_{stage}", probability), (f"code_{stage}", "451")]
+    return fields
+
+
+def test_scenarios_form_needs_csrf_token(mailbox):
+    status, body, _ = _post(
+        mailbox, "/scenarios", [("match", "a@b.c"), ("action", "spam"), ("seconds", "")] + chaos_fields()
+    )
+    assert status == 400
+    assert mailbox.log() == [] and call(mailbox, "GET", "/api/v1/rules")[1] == []
+
+
+def test_scenarios_form_saves_rules_and_chaos(mailbox):
+    token, cookie = _form_session(mailbox, "/scenarios")
+    fields = [
+        ("csrf_token", token),
+        ("match", "*@gmial.com"),
+        ("action", "spam"),
+        ("seconds", ""),
+        ("match", "slow@x.ee"),
+        ("action", "delay"),
+        ("seconds", "2"),
+        ("match", ""),
+        ("action", "deliver"),
+        ("seconds", ""),
+    ] + chaos_fields("7")
+    status, _, headers = _post(mailbox, "/scenarios", fields, cookie)
+    assert status == 303 and "/scenarios" in headers["Location"]
+    assert call(mailbox, "GET", "/api/v1/rules")[1] == [
+        {"match": "*@gmial.com", "action": "spam"},
+        {"match": "slow@x.ee", "action": "delay", "seconds": 2.0},
+    ]
+    assert call(mailbox, "GET", "/api/v1/chaos")[1]["Recipient"]["Probability"] == 7
+
+
+def test_scenarios_form_error_is_translated_and_saves_nothing(mailbox):
+    token, cookie = _form_session(mailbox, "/scenarios")
+    fields = [("csrf_token", token), ("match", "re:(("), ("action", "spam"), ("seconds", "")]
+    status, body, _ = _post(mailbox, "/scenarios?lang=et", fields + chaos_fields(), cookie)
+    assert status == 400
+    assert "reegel 1: vigane regulaaravaldis" in body.decode()
+    assert call(mailbox, "GET", "/api/v1/rules")[1] == []
+
+
+def test_delete_folder_form(mailbox):
+    send(mailbox)
+    token, cookie = _form_session(mailbox, "/")
+    status, _, _ = _post(mailbox, "/delete", [("csrf_token", token), ("folder", "inbox")], cookie)
+    assert status == 303
+    assert mailbox.messages() == []
+
+
+def test_log_page_lists_outcomes(mailbox):
+    mailbox.add_rule("lost@example.com", "drop")
+    send(mailbox, to="lost@example.com")
+    _, html = page(mailbox, "/log?lang=en")
+    assert "Dropped" in html and "lost@example.com" in html
