@@ -23,6 +23,17 @@ _SPACE = re.compile(r"\s+")
 _INVISIBLE_HTML = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.I | re.S)
 
 
+class _RawHeaderPolicy(email.policy.Compat32):
+    """compat32, but 8-bit header bytes come back as they are (surrogate-escaped) instead of
+    being wrapped as "unknown-8bit", so that UTF-8 sent without SMTPUTF8 still reads right."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        return value
+
+
+RAW_HEADERS = _RawHeaderPolicy()
+
+
 @dataclass(frozen=True)
 class Address:
     name: str
@@ -172,7 +183,7 @@ def _decode_body(part: Message) -> str:
     payload = _payload(part)
     try:
         return payload.decode(charset, "replace")
-    except LookupError:
+    except (LookupError, UnicodeError):  # an unknown or garbled charset name
         return payload.decode("utf-8", "replace")
 
 
@@ -209,7 +220,7 @@ def _describe(part_id: str, part: Message) -> Part:
 
 def parse_message(raw: bytes) -> ParsedMessage:
     """Everything the inbox and the API show about one message; never raises on bad input."""
-    message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    message = email.message_from_bytes(raw, policy=RAW_HEADERS)
     parsed = ParsedMessage(
         message_id=decode_words(message.get("Message-ID")).strip("<> "),
         subject=decode_words(message.get("Subject")),
@@ -239,7 +250,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
 
 def part_content(raw: bytes, part_id: str) -> tuple[Part, bytes] | None:
     """The decoded bytes of one attachment or inline part, or None when there is no such part."""
-    message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    message = email.message_from_bytes(raw, policy=RAW_HEADERS)
     for leaf_id, part in _leaves(message, ""):
         if leaf_id == part_id:
             return _describe(leaf_id, part), _part_bytes(part)

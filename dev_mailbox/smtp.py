@@ -202,8 +202,10 @@ class SMTPServer:
         self._close_loop()
 
     def _close_loop(self) -> None:
+        # Everything runs on the loop's own thread: the caller's thread may be running a loop of
+        # its own (Playwright's sync API does), where run_until_complete would raise.
+        asyncio.run_coroutine_threadsafe(self._loop.shutdown_asyncgens(), self._loop).result()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
-        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
         self._loop.close()
         self._loop = None

@@ -4,6 +4,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dev_mailbox import scenarios
 from dev_mailbox.mime import parse_message
@@ -72,8 +73,9 @@ class Message:
 class MailboxHandle:
     """Start, stop, read and steer one Mailbox from a test."""
 
-    def __init__(self, db_path: Path, smtp_host: str = "127.0.0.1") -> None:
-        self._mailbox = Mailbox(db_path, smtp_host, 0, smtp_host, 0)
+    def __init__(self, db_path: Path, host: str = "127.0.0.1", **options: Any) -> None:
+        """Free ports on `host`; `options` go to Mailbox (max_size, smtp_timeout, ...)."""
+        self._mailbox = Mailbox(db_path, host, 0, host, 0, **options)
 
     @property
     def smtp_host(self) -> str:
