@@ -46,7 +46,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
-    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent / "migrations"))
+    # Batch mode: SQLite can only change a table by copying it, and Alembic then does that for us.
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).resolve().parent / "migrations"), render_as_batch=True
+    )
     login.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
@@ -66,7 +69,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.register(app)
 
     if app.config["OUTBOX_THREAD"]:
-        from webapp.outbox import start_sender_thread
+        from webapp.outbox import SenderThread
 
-        app.extensions["outbox_sender_stop"] = start_sender_thread(app)
+        app.extensions["outbox_sender"] = SenderThread(app)
     return app

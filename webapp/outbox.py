@@ -171,7 +171,8 @@ def run_sender(app: Flask, stop: threading.Event) -> None:
         with app.app_context():
             try:
                 attempted = deliver_due()
-            except sa.exc.OperationalError:
+            except sa.exc.DBAPIError:
+                # The database is down or not migrated yet: the sender waits, it does not die.
                 app.logger.exception("Outbox: database unavailable, retrying")
                 attempted = 0
             finally:
@@ -181,7 +182,17 @@ def run_sender(app: Flask, stop: threading.Event) -> None:
             new_mail.clear()
 
 
-def start_sender_thread(app: Flask) -> threading.Event:
-    stop = threading.Event()
-    threading.Thread(target=run_sender, args=(app, stop), name="outbox-sender", daemon=True).start()
-    return stop
+class SenderThread:
+    """The sender inside the web process (`make run`); `flask outbox run` is the same loop alone."""
+
+    def __init__(self, app: Flask) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=run_sender, args=(app, self._stop), name="outbox-sender", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        new_mail.set()
+        self._thread.join(timeout)
