@@ -51,6 +51,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app, db, directory=str(Path(__file__).resolve().parent / "migrations"), render_as_batch=True
     )
     login.init_app(app)
+    login.login_view = "home.index"
+    login.blueprint_login_views = {"staff": "staff.login"}
+    login.login_message = None  # the login page says it all, in the reader's language
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     limiter.init_app(app)
@@ -59,10 +62,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     rendering.register(app)
 
     from webapp.apply import bp as apply_bp
+    from webapp.auth import bp as auth_bp
     from webapp.home import bp as home_bp
+    from webapp.profile import bp as profile_bp
+    from webapp.staff import bp as staff_bp
 
-    app.register_blueprint(home_bp)
-    app.register_blueprint(apply_bp)
+    for blueprint in (home_bp, apply_bp, auth_bp, profile_bp, staff_bp):
+        app.register_blueprint(blueprint)
 
     from webapp import cli
 

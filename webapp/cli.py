@@ -6,14 +6,69 @@ import threading
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from webapp import demo, passwords
+from webapp.extensions import db
+from webapp.models import Staff
 from webapp.outbox import deliver_due, run_sender
+from webapp.roster import import_file
 
 ROOT = Path(__file__).resolve().parent.parent
 outbox = AppGroup("outbox", help="Deliver the e-mails waiting in the outbox.")
 translate = AppGroup("translate", help="Extract, update and compile the translations.")
+staff = AppGroup("staff", help="The school's staff accounts.")
+roster = AppGroup("roster", help="The school roster: classes, students, known parents.")
+seed = AppGroup("seed", help="Demo data.")
+
+
+@staff.command("create")
+@click.option("--role", type=click.Choice(["admin", "teacher"]), required=True)
+@click.option("--email", required=True)
+@click.option("--first-name", required=True)
+@click.option("--last-name", required=True)
+@click.password_option(help="Asked for when not given.")
+def staff_create(role: str, email: str, first_name: str, last_name: str, password: str) -> None:
+    """Create a staff account (an administrator or a class teacher)."""
+    verdict = passwords.check(password, first_name, last_name, current_app.config["PASSWORD_MIN_SCORE"])
+    if not verdict.accepted:
+        raise click.ClickException(" ".join(verdict.problems))
+    email = email.strip().lower()
+    if db.session.scalar(sa.select(Staff).where(Staff.email == email)):
+        raise click.ClickException(f"{email} already has a staff account.")
+    db.session.add(
+        Staff(
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            role=role,
+            password_hash=passwords.hash_password(password),
+        )
+    )
+    db.session.commit()
+    click.echo(f"Created {role} {email}.")
+
+
+@roster.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def roster_import(path: Path) -> None:
+    """Import a roster CSV (columns: see webapp/roster.py); all of it or, on any error, none."""
+    result = import_file(path)
+    for error in result.errors:
+        click.echo(error, err=True)
+    if result.errors:
+        raise click.ClickException(f"{len(result.errors)} error(s): nothing was imported.")
+    click.echo(f"Imported: {result.students} new student(s), {result.parents} new parent(s).")
+
+
+@seed.command("demo")
+def seed_demo() -> None:
+    """Create the demo school (safe to run again) and print its logins."""
+    demo.seed()
+    for line in demo.login_lines():
+        click.echo(line)
 
 
 @outbox.command("run")
@@ -52,5 +107,5 @@ def translate_compile() -> None:
 
 
 def register(app: Flask) -> None:
-    app.cli.add_command(outbox)
-    app.cli.add_command(translate)
+    for group in (outbox, translate, staff, roster, seed):
+        app.cli.add_command(group)

@@ -54,6 +54,7 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": None,
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "BABEL_DEFAULT_LOCALE": "et",
+    "BABEL_DEFAULT_TIMEZONE": "Europe/Tallinn",
     "LANGUAGES": ("et", "ru", "en"),
     "OUTBOX_RETRY_BASE_SECONDS": 5.0,
     "OUTBOX_RETRY_MAX_SECONDS": 900.0,

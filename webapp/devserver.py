@@ -8,6 +8,7 @@ import time
 from werkzeug.serving import run_simple
 
 from webapp import create_app
+from webapp.demo import login_lines
 
 PORTAL_HOST, PORTAL_PORT = "127.0.0.1", 5000
 
@@ -24,6 +25,7 @@ def main() -> None:
                 f"  Portal (parents and staff): http://{PORTAL_HOST}:{PORTAL_PORT}/",
                 "  Dev mailbox, web inbox:     http://127.0.0.1:8025/",
                 f"  Dev mailbox, SMTP:          {app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}",
+                *login_lines(),
                 "  Ctrl+C stops everything.",
                 "",
             ]

@@ -35,7 +35,8 @@ _NAME = re.compile(r"[^\W\d_]+(?:[ '’.-]+[^\W\d_]+)*\.?")
 def valid_email(_form, field: Field) -> None:
     """Syntax only: no DNS look-up, so a slow resolver never slows a parent down."""
     try:
-        field.data = validate_email(field.data, check_deliverability=False).normalized
+        # Stored in lower case: people type their address differently each time.
+        field.data = validate_email(field.data, check_deliverability=False).normalized.lower()
     except EmailNotValidError:
         raise ValidationError(
             _l("This is not a valid e-mail address. It should look like name@example.ee.")

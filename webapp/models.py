@@ -22,6 +22,8 @@ class LinkToken(db.Model):
     email: Mapped[str] = mapped_column(sa.String(EMAIL_LENGTH), index=True)
     child_personal_code: Mapped[str | None] = mapped_column(sa.String(11))
     locale: Mapped[str] = mapped_column(sa.String(5))
+    # A login link works for this account only, whatever its address is by the time it is used.
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("parent.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
@@ -46,8 +48,13 @@ class Application(db.Model):
     consent_given_at: Mapped[datetime]
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[str] = mapped_column(sa.String(20), default="pending", index=True)
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    reject_reason: Mapped[str | None] = mapped_column(sa.Text)
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("parent.id"))
 
     link_token: Mapped[LinkToken] = relationship()
+    decided_by: Mapped["Staff | None"] = relationship()
 
 
 class OutboxMessage(db.Model):
@@ -92,6 +99,7 @@ class Account(UserMixin):
 
 class Staff(Account, db.Model):
     kind = "staff"
+    home_endpoint = "staff.queue"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     role: Mapped[str] = mapped_column(sa.String(10))  # "admin" or "teacher"
@@ -115,6 +123,7 @@ class Parent(Account, db.Model):
     """A parent the school knows: from the roster, or from an approved application."""
 
     kind = "parent"
+    home_endpoint = "profile.show"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     personal_code: Mapped[str | None] = mapped_column(sa.String(11), unique=True)

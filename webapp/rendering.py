@@ -1,6 +1,6 @@
 """Rendering pages and htmx fragments, and what every template can use."""
 
-from flask import Flask, Response, current_app, render_template, request
+from flask import Flask, Response, current_app, render_template, request, url_for
 from flask_babel import get_locale
 from jinja2_fragments.flask import render_block
 
@@ -47,3 +47,8 @@ def form_error_status(form) -> int:
     if not form.errors or is_htmx_fragment_request():
         return 200
     return 422
+
+
+def external_url(endpoint: str, **values) -> str:
+    """A link for an e-mail: built from BASE_URL, never from the request's Host header."""
+    return current_app.config["BASE_URL"] + url_for(endpoint, **values)

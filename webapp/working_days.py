@@ -1,9 +1,14 @@
 """Working days in Estonia: Monday to Friday, less the public holidays."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
+from zoneinfo import ZoneInfo
 
 import holidays
+
+SCHOOL_TIMEZONE = ZoneInfo("Europe/Tallinn")
+# The school answers within this many working days (the seed's "more than 2 working days").
+ANSWER_WITHIN = 2
 
 
 @cache
@@ -32,3 +37,12 @@ def working_days_between(start: date, end: date) -> int:
         day += timedelta(days=1)
         days += is_working_day(day)
     return days
+
+
+def school_date(moment: datetime) -> date:
+    """The date in Estonia of a naive UTC time: 23:30 UTC is already tomorrow in Tallinn."""
+    return moment.replace(tzinfo=UTC).astimezone(SCHOOL_TIMEZONE).date()
+
+
+def answer_due(submitted_at: datetime) -> date:
+    return add_working_days(school_date(submitted_at), ANSWER_WITHIN)

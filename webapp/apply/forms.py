@@ -18,6 +18,7 @@ RELATIONS = [
     SelectChoice("eestkostja", _l("guardian")),
     SelectChoice("muu", _l("other")),
 ]
+RELATION_LABELS = {choice.value: choice.label for choice in RELATIONS}
 
 
 class StartForm(FlaskForm):

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from webapp import tokens
@@ -11,11 +11,7 @@ from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.models import LinkToken
 from webapp.outbox import send_email
-
-
-def external_url(endpoint: str, **values) -> str:
-    """A link for an e-mail: built from BASE_URL, never from the request's Host header."""
-    return current_app.config["BASE_URL"] + url_for(endpoint, **values)
+from webapp.rendering import external_url
 
 
 def _recent_links(email: str) -> int:

@@ -1,6 +1,3 @@
-from datetime import UTC
-from zoneinfo import ZoneInfo
-
 import sqlalchemy as sa
 from flask import abort, current_app, redirect, request, session, url_for
 from flask_babel import get_locale
@@ -13,10 +10,8 @@ from webapp.clock import utcnow
 from webapp.extensions import db, limiter
 from webapp.models import Application, LinkToken
 from webapp.rendering import form_error_status, render_page
-from webapp.working_days import add_working_days
+from webapp.working_days import answer_due
 
-SCHOOL_TIMEZONE = ZoneInfo("Europe/Tallinn")
-ANSWER_WITHIN_WORKING_DAYS = 2
 SUBMITTED_KEY = "submitted_application"
 
 
@@ -107,6 +102,4 @@ def done():
     application = db.session.get(Application, session.get(SUBMITTED_KEY) or 0)
     if application is None:
         return redirect(url_for("apply.start"), 303)
-    submitted_local = application.submitted_at.replace(tzinfo=UTC).astimezone(SCHOOL_TIMEZONE)
-    answer_by = add_working_days(submitted_local.date(), ANSWER_WITHIN_WORKING_DAYS)
-    return render_page("apply/done.html", application=application, answer_by=answer_by)
+    return render_page("apply/done.html", answer_by=answer_due(application.submitted_at))

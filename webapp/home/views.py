@@ -1,7 +1,9 @@
 from urllib.parse import urlsplit
 
-from flask import current_app, redirect, request
+from flask import current_app, redirect, request, url_for
+from flask_login import current_user
 
+from webapp.auth.views import login_page
 from webapp.home import bp
 from webapp.i18n import LANGUAGE_COOKIE
 from webapp.rendering import render_page
@@ -11,7 +13,9 @@ ONE_YEAR = 365 * 24 * 3600
 
 @bp.get("/")
 def index():
-    return render_page("home/index.html")
+    if current_user.is_authenticated:
+        return redirect(url_for(current_user.home_endpoint), 303)
+    return login_page()
 
 
 @bp.get("/konto/uus")
