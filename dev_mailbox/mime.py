@@ -19,7 +19,9 @@ SNIPPET_LENGTH = 250
 _TEXT_LINK = re.compile(r"https?://[^\s<>\"'`]+", re.I)
 _LINK_TAIL = ".,;:!?)]}>'\""
 _TAGS = re.compile(r"<[^>]*>")
-_SPACE = re.compile(r"\s+")
+_SIMPLE_ADDRESS = re.compile(
+    r"(?:(?P<name>[\w '-]*?)\s*<(?P<angled>[\w.+-]+@[\w.-]+)>|(?P<bare>[\w.+-]+@[\w.-]+))"
+)
 _INVISIBLE_HTML = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.I | re.S)
 
 
@@ -78,7 +80,12 @@ class ParsedMessage:
     text: str = ""
     html: str = ""
     parts: list[Part] = field(default_factory=list)
-    headers: list[tuple[str, str]] = field(default_factory=list)
+    raw_headers: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """Every header in order, decoded (done on demand: ingest does not need them)."""
+        return [(clean_text(name), decode_words(value)) for name, value in self.raw_headers]
 
     @property
     def attachments(self) -> list[Part]:
@@ -90,8 +97,9 @@ class ParsedMessage:
 
     @property
     def snippet(self) -> str:
-        source = self.text or html_to_text(self.html)
-        return _SPACE.sub(" ", source).strip()[:SNIPPET_LENGTH]
+        # Only the start matters: collapsing whitespace in a whole long body costs ingest time.
+        source = self.text[: SNIPPET_LENGTH * 4] or html_to_text(self.html[: SNIPPET_LENGTH * 40])
+        return " ".join(source.split())[:SNIPPET_LENGTH]
 
     @property
     def links(self) -> list[str]:
@@ -140,15 +148,19 @@ def decode_words(value: str | None) -> str:
     if value is None:
         return ""
     text = clean_text(str(value))
-    try:
-        decoded = str(make_header(decode_header(text)))
-    except (LookupError, ValueError, UnicodeError, AssertionError):
-        return text
-    return " ".join(decoded.split())
+    if "=?" in text:  # only then is the (slow) RFC 2047 decoder needed
+        try:
+            text = str(make_header(decode_header(text)))
+        except (LookupError, ValueError, UnicodeError, AssertionError):
+            pass
+    return " ".join(text.split())
 
 
 def _addresses(message: Message, name: str) -> list[Address]:
     values = [decode_words(value) for value in message.get_all(name, [])]
+    if len(values) == 1 and (simple := _SIMPLE_ADDRESS.fullmatch(values[0])):
+        # The common "Name <a@b>" or "a@b": skip the general (and slow) address-list parser.
+        return [Address((simple["name"] or "").strip(), simple["angled"] or simple["bare"])]
     return [
         Address(display.strip(), address.strip())
         for display, address in getaddresses(values)
@@ -230,7 +242,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         reply_to=_addresses(message, "Reply-To"),
         return_path=decode_words(message.get("Return-Path")).strip("<> "),
         date=_date(message),
-        headers=[(clean_text(name), decode_words(value)) for name, value in message.items()],
+        raw_headers=message.items(),
     )
     senders = _addresses(message, "From")
     if senders:

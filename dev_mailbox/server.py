@@ -77,6 +77,7 @@ class Mailbox:
         except BaseException:
             if self._smtp is not None:
                 self._smtp.stop()
+                self._smtp = None
             store.close()
             raise
         self.http_port = self._http.server_port

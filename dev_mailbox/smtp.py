@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-import threading
 import time
 import weakref
 
@@ -128,7 +127,7 @@ class MailboxHandler:
 
 
 class SMTPServer:
-    """An aiosmtpd server on its own event loop thread; start() returns the bound port."""
+    """An aiosmtpd server on the store's event loop; start() returns the bound port."""
 
     def __init__(
         self,
@@ -143,8 +142,7 @@ class SMTPServer:
         self.port = port
         self.max_size = max_size
         self.timeout = timeout
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._loop = store.loop
         self._server: asyncio.Server | None = None
         # Weak: a session leaves the set by itself once its connection is gone.
         self._sessions: weakref.WeakSet[MailboxSMTP] = weakref.WeakSet()
@@ -167,14 +165,7 @@ class SMTPServer:
         return session
 
     def start(self) -> int:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="mailbox-smtp", daemon=True)
-        self._thread.start()
-        try:
-            self._server = asyncio.run_coroutine_threadsafe(self._listen(), self._loop).result()
-        except BaseException:
-            self._close_loop()
-            raise
+        self._server = asyncio.run_coroutine_threadsafe(self._listen(), self._loop).result()
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 
@@ -187,25 +178,14 @@ class SMTPServer:
             if session.transport is not None:
                 session.transport.close()
         await self._server.wait_closed()
-        current = asyncio.current_task()
-        tasks = [task for task in asyncio.all_tasks() if task is not current]
+        # The store schedules plain callbacks, never tasks: every task here is an SMTP session.
+        tasks = asyncio.all_tasks() - {asyncio.current_task()}
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def stop(self) -> None:
-        if self._loop is None:
-            return
+        """Stop listening and end every session; the loop itself belongs to the store."""
         if self._server is not None:
             asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result()
             self._server = None
-        self._close_loop()
-
-    def _close_loop(self) -> None:
-        # Everything runs on the loop's own thread: the caller's thread may be running a loop of
-        # its own (Playwright's sync API does), where run_until_complete would raise.
-        asyncio.run_coroutine_threadsafe(self._loop.shutdown_asyncgens(), self._loop).result()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
-        self._loop = None

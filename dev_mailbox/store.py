@@ -6,6 +6,7 @@ the transaction holding its message is on disk. Readers use their own connection
 read while the writer writes).
 """
 
+import asyncio
 import json
 import queue
 import secrets
@@ -25,7 +26,6 @@ from dev_mailbox.search import Filter
 
 T = TypeVar("T")
 
-MAX_BATCH = 256
 # Retention deletes at most this many messages per writer pass, so ingest never waits long.
 RETENTION_CHUNK = 500
 RETENTION_INTERVAL = 1.0
@@ -158,6 +158,77 @@ def new_message_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+@dataclass(frozen=True)
+class _StoredCopy:
+    """The rows of one stored message, computed before the writer thread gets them."""
+
+    id: str
+    recipients: list[str]
+    message_row: tuple
+    raw: bytes
+    addresses: list[str]
+    search_row: tuple
+
+    @classmethod
+    def prepare(
+        cls, delivery: Delivery, parsed: ParsedMessage, folder: str, recipients: list[str]
+    ) -> "_StoredCopy":
+        message_id = new_message_id()
+        shown = {a.address.lower() for a in parsed.to + parsed.cc + parsed.bcc}
+        # As Mailpit does: envelope recipients missing from To and Cc were blind copies.
+        bcc = parsed.bcc + [Address("", r) for r in recipients if r.lower() not in shown]
+        listed = parsed.to + parsed.cc + bcc
+        sender = parsed.sender
+        return cls(
+            id=message_id,
+            recipients=recipients,
+            message_row=(
+                message_id,
+                time.time(),
+                folder,
+                parsed.message_id,
+                json.dumps(sender.as_api(), ensure_ascii=False),
+                _addresses_json(parsed.to),
+                _addresses_json(parsed.cc),
+                _addresses_json(bcc),
+                _addresses_json(parsed.reply_to),
+                parsed.subject,
+                len(delivery.raw),
+                len(parsed.attachments),
+                parsed.snippet,
+                delivery.envelope_from,
+                json.dumps(recipients, ensure_ascii=False),
+            ),
+            raw=delivery.raw,
+            addresses=sorted(
+                {a.address.lower() for a in listed if a.address} | {r.lower() for r in recipients}
+            ),
+            search_row=(
+                parsed.subject,
+                f"{sender.name} {sender.address} {delivery.envelope_from}",
+                " ".join(f"{a.name} {a.address}" for a in listed),
+                (parsed.text or html_to_text(parsed.html))[:SEARCH_BODY_CHARS],
+            ),
+        )
+
+    def insert(self, connection: sqlite3.Connection) -> None:
+        rowid = connection.execute(
+            "INSERT INTO messages (id, created, folder, message_id, sender, to_list, cc_list,"
+            " bcc_list, reply_to_list, subject, size, attachments, snippet, envelope_from,"
+            " envelope_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.message_row,
+        ).lastrowid
+        connection.execute("INSERT INTO message_sources (rowid, raw) VALUES (?, ?)", (rowid, self.raw))
+        connection.executemany(
+            "INSERT INTO recipients (address, message) VALUES (?, ?)",
+            [(address, rowid) for address in self.addresses],
+        )
+        connection.execute(
+            "INSERT INTO message_search (rowid, subject, sender, recipients, body) VALUES (?, ?, ?, ?, ?)",
+            (rowid, *self.search_row),
+        )
+
+
 class Store:
     """The SQLite file behind the mailbox; safe to use from any thread."""
 
@@ -171,7 +242,7 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_messages = max_messages
         self.max_age_days = max_age_days
-        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], Future]] = []
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._changed = threading.Condition()
         self.version = 0
@@ -180,8 +251,14 @@ class Store:
         self._writer_connection.executescript(SCHEMA)
         self.rules = self._load_rules()
         self.chaos = self._load_chaos()
-        self._writer = threading.Thread(target=self._write_loop, name="mailbox-writer", daemon=True)
+        # The writer is an event loop thread: the SMTP server runs on this same loop, so storing
+        # a message needs no hand-over of the GIL between threads after every SQLite call (with
+        # a separate writer thread, those hand-overs dominated ingest time).
+        self.loop = asyncio.new_event_loop()
+        self._writer = threading.Thread(target=self.loop.run_forever, name="mailbox", daemon=True)
         self._writer.start()
+        self._retention_timer = None
+        self.loop.call_soon_threadsafe(self._retention_tick)
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: transactions are opened explicitly, one per batch.
@@ -199,62 +276,55 @@ class Store:
         future: Future[T] = Future()
         if self.closed:
             future.set_exception(RuntimeError("the mailbox store is closed"))
+        elif threading.current_thread() is self._writer:
+            self._enqueue(job, future)
         else:
-            self._jobs.put((job, future))
+            self.loop.call_soon_threadsafe(self._enqueue, job, future)
         return future
 
     def write(self, job: Callable[[sqlite3.Connection], T]) -> T:
         return self.submit(job).result()
 
-    def _write_loop(self) -> None:
-        connection = self._writer_connection
-        last_retention = 0.0
-        while True:
-            try:
-                first = self._jobs.get(timeout=RETENTION_INTERVAL)
-            except queue.Empty:
-                first = ()
-            if first is None:
-                break
-            batch = [first] if first else []
-            stop = False
-            while len(batch) < MAX_BATCH:
-                try:
-                    job = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
-                    stop = True
-                    break
-                batch.append(job)
-            if batch:
-                self._commit_batch(connection, batch)
-            if stop:
-                break
-            if time.monotonic() - last_retention >= RETENTION_INTERVAL:
-                last_retention = time.monotonic()
-                retention: Future[int] = Future()
-                self._commit_batch(connection, [(self._enforce_retention, retention)], False)
-                if retention.exception() is None and retention.result():
-                    self._notify()
-        connection.close()
+    def _enqueue(self, job: Callable[[sqlite3.Connection], Any], future: Future) -> None:
+        self._pending.append((job, future))
+        if len(self._pending) == 1:
+            # Flush after the callbacks already due: every write that arrives meanwhile shares
+            # the commit (group commit).
+            self.loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if batch:
+            self._commit_batch(self._writer_connection, batch)
+
+    def _retention_tick(self) -> None:
+        retention: Future[int] = Future()
+        self._commit_batch(self._writer_connection, [(self._enforce_retention, retention)], False)
+        if retention.exception() is None and retention.result():
+            self._notify()
+        self._retention_timer = self.loop.call_later(RETENTION_INTERVAL, self._retention_tick)
 
     def _commit_batch(self, connection: sqlite3.Connection, batch: list, notify: bool = True) -> None:
         outcomes: list[tuple[Future, Any, BaseException | None]] = []
         try:
             connection.execute("BEGIN IMMEDIATE")
+            # A savepoint per job when there are several: one bad job fails alone, the others
+            # still commit. A lone job needs none: its failure rolls the transaction back.
+            isolate = len(batch) > 1
             for job, future in batch:
-                # A savepoint per job: one bad job fails alone, the others still commit.
-                connection.execute("SAVEPOINT job")
+                if isolate:
+                    connection.execute("SAVEPOINT job")
                 try:
                     result = job(connection)
                 except Exception as error:  # handed to the waiting caller, not swallowed
-                    connection.execute("ROLLBACK TO job")
+                    connection.execute("ROLLBACK TO job" if isolate else "ROLLBACK")
                     outcomes.append((future, None, error))
                 else:
                     outcomes.append((future, result, None))
-                connection.execute("RELEASE job")
-            connection.execute("COMMIT")
+                if isolate:
+                    connection.execute("RELEASE job")
+            if connection.in_transaction:
+                connection.execute("COMMIT")
         except sqlite3.Error as error:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
@@ -278,12 +348,20 @@ class Store:
             self._changed.wait_for(lambda: self.version != since or self.closed, timeout)
             return self.version
 
+    def _stop_loop(self) -> None:
+        if self._retention_timer is not None:
+            self._retention_timer.cancel()
+        self._flush()
+        self.loop.stop()
+
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
-        self._jobs.put(None)
+        self.loop.call_soon_threadsafe(self._stop_loop)
         self._writer.join()
+        self.loop.close()
+        self._writer_connection.close()
         with self._changed:
             self._changed.notify_all()
         while True:
@@ -295,75 +373,26 @@ class Store:
     # Messages ------------------------------------------------------------------------------
 
     def deliver(self, delivery: Delivery, log: list[LogEntry]) -> "Future[list[str]]":
-        """Store one copy per folder plus the log lines; resolves to the new message ids."""
+        """Store one copy per folder plus the log lines; resolves to the new message ids.
+
+        Parsing happens here, in the caller's thread: the writer thread then spends its time
+        inside SQLite (which releases the GIL) instead of competing with the SMTP loop for it.
+        """
+        parsed = parse_message(delivery.raw) if delivery.folders else None
+        copies = [
+            _StoredCopy.prepare(delivery, parsed, folder, recipients)
+            for folder, recipients in delivery.folders.items()
+        ]
+        stored_as = {r: copy.id for copy in copies for r in copy.recipients}
+        entries = [replace(e, message=stored_as.get(e.recipient, "")) for e in log]
 
         def job(connection: sqlite3.Connection) -> list[str]:
-            parsed = parse_message(delivery.raw) if delivery.folders else None
-            ids = {
-                folder: self._insert(connection, delivery, parsed, folder, recipients)
-                for folder, recipients in delivery.folders.items()
-            }
-            stored_as = {r: ids[f] for f, recipients in delivery.folders.items() for r in recipients}
-            entries = [replace(e, message=stored_as.get(e.recipient, "")) for e in log]
+            for copy in copies:
+                copy.insert(connection)
             self._insert_log(connection, entries)
-            return list(ids.values())
+            return [copy.id for copy in copies]
 
         return self.submit(job)
-
-    def _insert(
-        self,
-        connection: sqlite3.Connection,
-        delivery: Delivery,
-        parsed: ParsedMessage,
-        folder: str,
-        recipients: list[str],
-    ) -> str:
-        message_id = new_message_id()
-        shown = {a.address.lower() for a in parsed.to + parsed.cc + parsed.bcc}
-        # As Mailpit does: envelope recipients missing from To and Cc were blind copies.
-        bcc = parsed.bcc + [Address("", r) for r in recipients if r.lower() not in shown]
-        cursor = connection.execute(
-            "INSERT INTO messages (id, created, folder, message_id, sender, to_list, cc_list,"
-            " bcc_list, reply_to_list, subject, size, attachments, snippet, envelope_from,"
-            " envelope_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                message_id,
-                time.time(),
-                folder,
-                parsed.message_id,
-                json.dumps(parsed.sender.as_api(), ensure_ascii=False),
-                _addresses_json(parsed.to),
-                _addresses_json(parsed.cc),
-                _addresses_json(bcc),
-                _addresses_json(parsed.reply_to),
-                parsed.subject,
-                len(delivery.raw),
-                len(parsed.attachments),
-                parsed.snippet,
-                delivery.envelope_from,
-                json.dumps(recipients, ensure_ascii=False),
-            ),
-        )
-        rowid = cursor.lastrowid
-        connection.execute("INSERT INTO message_sources (rowid, raw) VALUES (?, ?)", (rowid, delivery.raw))
-        addresses = {a.address.lower() for a in parsed.to + parsed.cc + bcc} | {r.lower() for r in recipients}
-        connection.executemany(
-            "INSERT OR IGNORE INTO recipients (address, message) VALUES (?, ?)",
-            [(address, rowid) for address in addresses if address],
-        )
-        sender = parsed.sender
-        body = parsed.text or html_to_text(parsed.html)
-        connection.execute(
-            "INSERT INTO message_search (rowid, subject, sender, recipients, body) VALUES (?, ?, ?, ?, ?)",
-            (
-                rowid,
-                parsed.subject,
-                f"{sender.name} {sender.address} {delivery.envelope_from}",
-                " ".join(f"{a.name} {a.address}" for a in parsed.to + parsed.cc + bcc),
-                body[:SEARCH_BODY_CHARS],
-            ),
-        )
-        return message_id
 
     @staticmethod
     def _insert_log(connection: sqlite3.Connection, entries: list[LogEntry]) -> None:

@@ -1,0 +1,296 @@
+"""Dev mailbox benchmark: durable ingest rate against a bare aiosmtpd server, and API latency at
+100,000 stored messages.
+
+    python -m benchmarks.mailbox_ingest [--seconds 10] [--stored 100000]
+
+Each server runs in its own process and the SMTP clients in this one, so they do not share a GIL.
+Every message is one new connection (EHLO, MAIL, RCPT, DATA, QUIT) with a 2 KB message; 8 clients
+run in parallel. The bare server accepts and forgets; the mailbox answers 250 only once committed.
+"""
+
+import argparse
+import asyncio
+import http.client
+import multiprocessing
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.report import write_section
+
+CLIENTS = 8
+MESSAGE_BYTES = 2048
+WORDS = (
+    "kool taotlus konto parool lapsevanem kinnitus link õpilane klass õpetaja päevik hinne "
+    "kodutöö tunniplaan puudumine teade koosolek ekskursioon söökla raamatukogu andmed "
+    "isikukood e-post aadress telefon profiil salvesta edasi valmis abi lisainfo"
+).split()
+SEARCHES = (
+    "taotlus",
+    "from:noreply@kool.example",
+    "to:parent17@example.com",
+    "subject:kinnitus",
+    "is:spam",
+    "konto is:inbox",
+    "after:2020-01-01 parool",
+)
+
+
+def message_bytes(number: int, rng: random.Random) -> tuple[str, bytes]:
+    recipient = f"parent{number % 1000}@example.com"
+    subject = " ".join(rng.choices(WORDS, k=4)).capitalize()
+    head = (
+        f"From: Kool <noreply@kool.example>\r\nTo: {recipient}\r\nSubject: {subject} {number}\r\n"
+        f"Message-ID: <{number}.bench@kool.example>\r\nDate: Mon, 6 Jan 2025 08:00:00 +0200\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+    ).encode()
+    lines = []
+    size = len(head)
+    while size < MESSAGE_BYTES:
+        line = " ".join(rng.choices(WORDS, k=10)).encode() + b"\r\n"
+        lines.append(line)
+        size += len(line)
+    return recipient, (head + b"".join(lines))[:MESSAGE_BYTES]
+
+
+# Servers (each in a child process) ---------------------------------------------------------
+
+
+def run_bare(port_queue, stop_event) -> None:
+    """aiosmtpd with the same settings, storing nothing: the ceiling to compare against."""
+    from aiosmtpd.smtp import SMTP
+
+    class Forget:
+        async def handle_DATA(self, server, session, envelope) -> str:
+            return "250 OK"
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: SMTP(Forget(), hostname="bare", enable_SMTPUTF8=True, loop=loop),
+            "127.0.0.1",
+            0,
+        )
+        port_queue.put(server.sockets[0].getsockname()[1])
+        await loop.run_in_executor(None, stop_event.wait)
+        server.close()
+
+    asyncio.run(serve())
+
+
+def run_mailbox(db_path, port_queue, stop_event) -> None:
+    from dev_mailbox.server import Mailbox
+
+    mailbox = Mailbox(db_path, smtp_port=0, http_port=0)
+    mailbox.start()
+    port_queue.put((mailbox.smtp_port, mailbox.http_port))
+    stop_event.wait()
+    mailbox.stop()
+
+
+def rss_kib(pid: int) -> tuple[int, int]:
+    """(current, peak) resident memory of a process in KiB, from /proc."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+# SMTP clients ------------------------------------------------------------------------------
+
+
+async def _expect(reader: asyncio.StreamReader, code: bytes) -> None:
+    while True:
+        line = await reader.readline()
+        if not line.startswith(code):
+            raise RuntimeError(f"expected {code!r}, got {line!r}")
+        if line[3:4] != b"-":
+            return
+
+
+async def _send_one(port: int, recipient: str, body: bytes) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        await _expect(reader, b"220")
+        for command, code in (
+            (b"EHLO bench\r\n", b"250"),
+            (b"MAIL FROM:<noreply@kool.example>\r\n", b"250"),
+            (f"RCPT TO:<{recipient}>\r\n".encode(), b"250"),
+            (b"DATA\r\n", b"354"),
+            (body + b"\r\n.\r\n", b"250"),
+            (b"QUIT\r\n", b"221"),
+        ):
+            writer.write(command)
+            await _expect(reader, code)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def _blast(port: int, seconds: float) -> tuple[int, list[float]]:
+    """8 clients sending for `seconds`; (messages accepted, per-message latencies)."""
+    rng = random.Random(1)  # noqa: S311 - reproducible test data, not secrets
+    deadline = time.monotonic() + seconds
+    latencies: list[float] = []
+    counter = iter(range(10**9))
+
+    async def client() -> None:
+        while time.monotonic() < deadline:
+            recipient, body = message_bytes(next(counter), rng)
+            started = time.perf_counter()
+            await _send_one(port, recipient, body)
+            latencies.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    return len(latencies), latencies
+
+
+def ingest_rates(ports: list[int], seconds: float, rounds: int = 3) -> list[tuple[float, float]]:
+    """(messages per second, p95 latency in ms) per server. The servers take turns, a short
+    run each per round, so a noisy neighbour on the machine hits them alike."""
+    for port in ports:
+        asyncio.run(_blast(port, 0.5))  # warm-up
+    counts = [0] * len(ports)
+    latencies: list[list[float]] = [[] for _ in ports]
+    for _ in range(rounds):
+        for index, port in enumerate(ports):
+            count, timings = asyncio.run(_blast(port, seconds / rounds))
+            counts[index] += count
+            latencies[index] += timings
+    return [
+        (count / seconds, percentile(timings, 95) * 1000)
+        for count, timings in zip(counts, latencies, strict=True)
+    ]
+
+
+def percentile(values: list[float], rank: int) -> float:
+    return statistics.quantiles(values, n=100)[rank - 1]
+
+
+# Latency at scale --------------------------------------------------------------------------
+
+
+def fill(db_path: Path, count: int) -> int:
+    """Store `count` messages through the real store (parse, index, commit); raw bytes total."""
+    from dev_mailbox.store import Delivery, Store
+
+    store = Store(db_path)
+    rng = random.Random(2)  # noqa: S311 - reproducible test data, not secrets
+    raw_total = 0
+    futures = []
+    for number in range(count):
+        recipient, body = message_bytes(number, rng)
+        raw_total += len(body)
+        folder = "spam" if number % 10 == 0 else "inbox"
+        delivery = Delivery(body, "noreply@kool.example", {folder: [recipient]})
+        futures.append(store.deliver(delivery, []))
+        if len(futures) >= 2000:
+            for future in futures:
+                future.result()
+            futures.clear()
+    for future in futures:
+        future.result()
+    store.close()
+    return raw_total
+
+
+def api_latencies(http_port: int, paths: list[str], rounds: int) -> list[float]:
+    connection = http.client.HTTPConnection("127.0.0.1", http_port, timeout=30)
+    timings = []
+    try:
+        for _ in range(rounds):
+            for path in paths:
+                started = time.perf_counter()
+                connection.request("GET", path)
+                response = connection.getresponse()
+                response.read()
+                timings.append(time.perf_counter() - started)
+                if response.status != 200:
+                    raise RuntimeError(f"{path}: HTTP {response.status}")
+    finally:
+        connection.close()
+    return timings
+
+
+# Orchestration -----------------------------------------------------------------------------
+
+
+def start(target, *args) -> tuple[multiprocessing.Process, object, object]:
+    context = multiprocessing.get_context("spawn")
+    ports, stop = context.Queue(), context.Event()
+    process = context.Process(target=target, args=(*args, ports, stop))
+    process.start()
+    return process, ports.get(timeout=60), stop
+
+
+def finish(process: multiprocessing.Process, stop) -> None:
+    stop.set()
+    process.join(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="ingest run per server")
+    parser.add_argument("--stored", type=int, default=100_000, help="messages for latency")
+    arguments = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="mailbox-bench-") as workdir:
+        bare, bare_port, bare_stop = start(run_bare)
+        server, (smtp_port, _), server_stop = start(run_mailbox, Path(workdir, "ingest.sqlite3"))
+        (bare_rate, bare_p95), (rate, p95) = ingest_rates([bare_port, smtp_port], arguments.seconds)
+        ingest_rss, ingest_peak = rss_kib(server.pid)
+        finish(bare, bare_stop)
+        finish(server, server_stop)
+
+        scale_db = Path(workdir, "scale.sqlite3")
+        fill_started = time.monotonic()
+        raw_total = fill(scale_db, arguments.stored)
+        fill_seconds = time.monotonic() - fill_started
+        db_bytes = sum(p.stat().st_size for p in Path(workdir).glob("scale.sqlite3*"))
+        server, (_, http_port), server_stop = start(run_mailbox, scale_db)
+        list_paths = [f"/api/v1/messages?start={start}&limit=50" for start in (0, 50, 5000)]
+        list_p95 = percentile(api_latencies(http_port, list_paths, 70), 95) * 1000
+        inbox_p95 = percentile(api_latencies(http_port, ["/", "/?to=parent5@example.com"], 50), 95)
+        search_paths = [f"/api/v1/search?query={q.replace(' ', '%20')}" for q in SEARCHES]
+        search_timings = api_latencies(http_port, search_paths, 30)
+        scale_rss, scale_peak = rss_kib(server.pid)
+        finish(server, server_stop)
+
+    ratio = rate / bare_rate
+    markdown = f"""
+Durable ingest: {CLIENTS} parallel SMTP clients, a new connection per message,
+{MESSAGE_BYTES}-byte messages, {arguments.seconds:g} s per server (taking turns in 3 rounds);
+each server in its own process, the clients in another.
+
+| server | messages/s | p95 per message (ms) |
+|---|---|---|
+| bare aiosmtpd (stores nothing) | {bare_rate:.0f} | {bare_p95:.1f} |
+| dev_mailbox (250 after commit, WAL, synchronous=FULL) | {rate:.0f} | {p95:.1f} |
+| ratio | {ratio:.2f} | |
+
+Goal: ≥ 600 messages/s and ≥ 0.7 of bare: **{"met" if rate >= 600 and ratio >= 0.7 else "NOT met"}**.
+Mailbox process memory after ingest: {ingest_rss / 1024:.0f} MiB RSS (peak {ingest_peak / 1024:.0f} MiB).
+
+Latency with {arguments.stored:,} stored messages (filled through the store in {fill_seconds:.0f} s),
+over HTTP to the JSON API and inbox, one client:
+
+| request | p95 (ms) |
+|---|---|
+| `GET /api/v1/messages` (limit 50, pages 1, 2, 101) | {list_p95:.1f} |
+| inbox page `/` and `/?to=` | {inbox_p95 * 1000:.1f} |
+| `GET /api/v1/search` (all queries below) | {percentile(search_timings, 95) * 1000:.1f} |
+
+Search queries: {", ".join(f"`{q}`" for q in SEARCHES)}.
+
+Storage: {db_bytes / 2**20:.0f} MiB of SQLite (with WAL) for {raw_total / 2**20:.0f} MiB of raw
+messages ({db_bytes / raw_total:.2f}×: raw bytes, summary columns, recipient index, FTS5 index).
+Mailbox process memory while serving: {scale_rss / 1024:.0f} MiB RSS (peak {scale_peak / 1024:.0f} MiB).
+"""
+    write_section("Dev mailbox ingest", markdown)
+
+
+if __name__ == "__main__":
+    main()
