@@ -113,5 +113,103 @@ def link_path(text: str, base_url: str = "http://portal.test") -> str:
 def page_text(response) -> str:
     """The visible text of a page's <main>, white space folded."""
     html = response.get_data(as_text=True)
-    main = html.split("<main", 1)[-1].split("</main>", 1)[0]
-    return " ".join(re.sub(r"<[^>]+>", " ", main).split())
+    found = re.search(r"<main[^>]*>(.*)</main>", html, re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", found.group(1) if found else html).split())
+
+
+STAFF_PASSWORD = "Kevadine-Kask-2026"
+APPLICATION_FORM = {
+    "parent_first_name": "Mari-Liis",
+    "parent_last_name": "Mägi",
+    "phone": "+372 5555 1234",
+    "relation": "ema",
+    "child_first_name": "Jüri",
+    "child_last_name": "Mägi",
+    "consent": "y",
+}
+
+
+class School:
+    """A roster of two classes: 5A (teacher Tiina) and 6B (teacher Peeter), and an administrator."""
+
+    admin = "admin@testkool.example"
+    teacher_5a = "tiina@testkool.example"
+    teacher_6b = "peeter@testkool.example"
+
+    def __init__(self) -> None:
+        today = date.today()
+        self.child_5a = isikukood.make(date(today.year - 11, 5, 1), female=False, serial=11)
+        self.child_6b = isikukood.make(date(today.year - 12, 6, 2), female=True, serial=12)
+        self.child_outside = isikukood.make(date(today.year - 10, 7, 3), female=True, serial=13)
+
+
+@pytest.fixture
+def school(app) -> School:
+    from webapp import passwords
+    from webapp.models import Staff
+    from webapp.roster import import_rows
+
+    school = School()
+    with app.app_context():
+        for email, role, first in [
+            (School.admin, "admin", "Anne"),
+            (School.teacher_5a, "teacher", "Tiina"),
+            (School.teacher_6b, "teacher", "Peeter"),
+        ]:
+            db.session.add(
+                Staff(
+                    email=email,
+                    first_name=first,
+                    last_name="Õpetaja",
+                    role=role,
+                    password_hash=passwords.hash_password(STAFF_PASSWORD),
+                )
+            )
+        db.session.flush()
+        result = import_rows(
+            [
+                {
+                    "class": "5A",
+                    "teacher_email": School.teacher_5a,
+                    "student_personal_code": school.child_5a,
+                    "student_first_name": "Juri",
+                    "student_last_name": "Magi",
+                },
+                {
+                    "class": "6B",
+                    "teacher_email": School.teacher_6b,
+                    "student_personal_code": school.child_6b,
+                    "student_first_name": "Sofia",
+                    "student_last_name": "Smirnova",
+                },
+            ]
+        )
+        assert result.errors == []
+        db.session.commit()
+    return school
+
+
+def submit_application(app, client, child_code: str, email: str = "mari@example.ee", **fields) -> int:
+    """Apply through the real pages (step 1, the e-mailed link, the form); returns the application id."""
+    from webapp.models import Application
+
+    response = client.post("/taotlus/", data={"email": email, "child_personal_code": child_code})
+    assert response.status_code == 303
+    path = link_path(outbox_messages(app)[-1].text_body)
+    assert client.post(path, data={**APPLICATION_FORM, **fields}).status_code == 303
+    with app.app_context():
+        return db.session.scalar(sa.select(Application.id).order_by(Application.id.desc()))
+
+
+def log_in_staff(client, email: str) -> None:
+    """Through the real staff login form."""
+    response = client.post("/kool/sisene", data={"email": email, "password": STAFF_PASSWORD})
+    assert response.status_code == 303, page_text(response)
+
+
+def last_link(app, fragment: str) -> str:
+    """The path of the newest e-mailed link containing `fragment`."""
+    for message in reversed(outbox_messages(app)):
+        if fragment in message.text_body:
+            return link_path(message.text_body)
+    raise AssertionError(f"no e-mail with a {fragment} link")

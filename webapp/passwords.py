@@ -19,6 +19,34 @@ ZXCVBN_PREFIX = 40
 # Name parts shorter than this ("Ly", "Li") would refuse half the dictionary.
 NAME_PART_MIN_LENGTH = 3
 
+# zxcvbn knows English words; these are the local ones people put in passwords here.
+LOCAL_WORDS = [
+    "parool",
+    "salasõna",
+    "salasona",
+    "tere",
+    "kool",
+    "stuudium",
+    "eesti",
+    "tallinn",
+    "tartu",
+    "narva",
+    "pärnu",
+    "kallis",
+    "armastus",
+    "kevad",
+    "suvi",
+    "talv",
+    "sügis",
+    "пароль",
+    "привет",
+    "любовь",
+    "школа",
+    "эстония",
+    "нарва",
+    "таллинн",
+]
+
 _hasher = PasswordHasher()
 # Verifying against this when an account does not exist takes as long as a real check.
 _DUMMY_HASH = _hasher.hash("not a real password, only for timing")
@@ -145,7 +173,8 @@ def check(password: str, first_name: str, last_name: str, min_score: int, extra_
             verdict.problems.append(str(CONTAINS_NAME % {"name": part.capitalize()}))
             break
     if password:
-        result = zxcvbn(password[:ZXCVBN_PREFIX], user_inputs=[first_name, last_name, *extra_inputs])
+        user_inputs = [first_name, last_name, *extra_inputs, *LOCAL_WORDS]
+        result = zxcvbn(password[:ZXCVBN_PREFIX], user_inputs=user_inputs)
         verdict.score = result["score"]
         feedback = result["feedback"]
         verdict.suggestions = [

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import InputRequired, Length
 
 from webapp.forms import REQUIRED, TOO_LONG, email_field
 from webapp.passwords import MAX_LENGTH
@@ -11,7 +11,7 @@ class LoginForm(FlaskForm):
     email = email_field(_l("E-mail address"))
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(REQUIRED), Length(max=MAX_LENGTH, message=TOO_LONG)],
+        validators=[InputRequired(REQUIRED), Length(max=MAX_LENGTH, message=TOO_LONG)],
         render_kw={"autocomplete": "current-password"},
     )
 

@@ -1,24 +1,25 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
-from wtforms.validators import DataRequired, EqualTo
+from wtforms.validators import EqualTo, InputRequired
 
 from webapp.forms import REQUIRED
 
 
 class PasswordForm(FlaskForm):
-    """Muuda profiili: the new password twice. The rules are checked in the view, with the parent's name."""
+    """Muuda profiili: the new password twice. The rules are checked in the view, with the parent's name.
+    InputRequired, not DataRequired: spaces are characters of a password, and get their own message."""
 
     new_password = PasswordField(
         _l("New password"),
-        validators=[DataRequired(REQUIRED)],
+        validators=[InputRequired(REQUIRED)],
         description=_l("At least 10 characters. Not a common password, and not your own name."),
         render_kw={"autocomplete": "new-password"},
     )
     repeat_password = PasswordField(
         _l("New password again"),
         validators=[
-            DataRequired(REQUIRED),
+            InputRequired(REQUIRED),
             EqualTo("new_password", message=_l("The two passwords are not the same.")),
         ],
         render_kw={"autocomplete": "new-password"},
