@@ -4,6 +4,7 @@ import json
 import re
 import shutil
 import threading
+import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -80,10 +81,14 @@ def page(browser) -> Page:
     page = context.new_page()
     page.set_default_timeout(10_000)
     errors: list[str] = []
-    page.on(
-        "console",
-        lambda message: errors.append(f"{page.url}: {message.text}") if message.type == "error" else None,
-    )
+
+    def on_console(message) -> None:
+        # A page answered with 4xx on purpose (a form with errors is 422) logs its own status: that is
+        # the document itself, not a broken script or stylesheet.
+        if message.type == "error" and message.location.get("url") != page.url:
+            errors.append(f"{page.url}: {message.text}")
+
+    page.on("console", on_console)
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
     context.close()
@@ -113,15 +118,19 @@ def api_get(mailbox, path: str) -> dict:
         return json.loads(response.read())
 
 
-def latest_link_to(mailbox, address: str, contains: str) -> str:
-    """Wait for a message to `address`, read it through the mailbox's JSON API, return its portal link."""
-    mailbox.wait_for(to=address)
+def latest_link_to(mailbox, address: str, contains: str, timeout: float = 10.0) -> str:
+    """Wait for a message to `address` with a link containing `contains`, reading the mailbox's
+    JSON API as a QA tool would; return that link."""
     query = urllib.parse.quote(f"to:{address}")
-    found = api_get(mailbox, f"/api/v1/search?query={query}")
-    message = api_get(mailbox, f"/api/v1/message/{found['messages'][0]['ID']}")
-    links = [link for link in re.findall(r"https?://\S+", message["Text"]) if contains in link]
-    assert links, message["Text"]
-    return links[0]
+    deadline = time.monotonic() + timeout
+    while True:
+        for summary in api_get(mailbox, f"/api/v1/search?query={query}")["messages"]:  # newest first
+            text = api_get(mailbox, f"/api/v1/message/{summary['ID']}")["Text"]
+            links = [link for link in re.findall(r"https?://\S+", text) if contains in link]
+            if links:
+                return links[0]
+        assert time.monotonic() < deadline, f"no message to {address} with a {contains} link"
+        time.sleep(0.1)
 
 
 @pytest.fixture

@@ -1,0 +1,9 @@
+"""`make bench`: every benchmark in turn; each writes its section of benchmarks/RESULTS.md."""
+
+import importlib
+
+BENCHMARKS = ["benchmarks.password_check", "benchmarks.mailbox_ingest", "benchmarks.edasi_latency"]
+
+for name in BENCHMARKS:
+    print(f"== {name}", flush=True)
+    importlib.import_module(name).main()

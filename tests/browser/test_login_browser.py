@@ -1,0 +1,66 @@
+"""The admin approves in the browser; the parent logs in from the e-mail and sets a password."""
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import latest_link_to
+from tests.conftest import STAFF_PASSWORD, School, populate_school, submit_application
+
+GOOD_PASSWORD = "Kolm sinist jõehobu!"
+
+
+def test_admin_approves_and_parent_sets_a_password(browser, portal, mailbox, page, screenshot):
+    app, url = portal
+    school = populate_school(app)
+    app.config["WTF_CSRF_ENABLED"] = False  # only while the application is made through the test client
+    submit_application(app, app.test_client(), school.child_5a, email="mari@example.ee")
+    app.config["WTF_CSRF_ENABLED"] = True
+
+    admin = browser.new_context(viewport={"width": 360, "height": 780}, locale="et-EE").new_page()
+    admin.goto(url + "/kool/sisene")
+    admin.get_by_label("E-posti aadress").fill(School.admin)
+    admin.get_by_label("Parool").fill(STAFF_PASSWORD)
+    admin.get_by_role("button", name="Logi sisse").click()
+    admin.get_by_role("link", name="Mari-Liis Mägi").click()
+    expect(admin.get_by_text("Lapse nimi klapib nimekirjaga.")).to_be_visible()
+    admin.get_by_role("button", name="Kinnita").click()  # an htmx action: the decision swaps in place
+    expect(admin.get_by_role("status")).to_contain_text("Kinnitatud")
+    expect(admin.locator("#decision")).to_be_focused()
+    admin.context.close()
+
+    page.goto(latest_link_to(mailbox, "mari@example.ee", "/sisene/"))  # script logs in by itself
+    expect(page.get_by_role("heading", name="Sinu profiil")).to_be_visible()
+    screenshot("logged-in-from-the-email")
+    page.get_by_label("Konto menüü").click()  # the account icon, top right
+    screenshot("account-menu")
+    page.get_by_role("link", name="Sinu profiil").click()
+    page.get_by_role("link", name="Muuda profiili").click()
+
+    new, again = page.get_by_label("Uus parool", exact=True), page.get_by_label("Uus parool uuesti")
+    new.press_sequentially("password1", delay=20)
+    expect(page.locator("#password-strength")).to_contain_text("Tugevus: väga nõrk")  # htmx, as one types
+    screenshot("weak-password-meter")
+    again.fill("password1")
+    page.get_by_role("button", name="Salvesta").click()
+    expect(page.locator("#new_password-error")).to_contain_text("Seda parooli on liiga lihtne ära arvata.")
+    screenshot("weak-password-refused")
+
+    page.get_by_label("Uus parool", exact=True).fill("Mari-Liis-Kevadine-77")
+    page.get_by_label("Uus parool uuesti").fill("Mari-Liis-Kevadine-77")
+    page.get_by_role("button", name="Salvesta").click()
+    expect(page.locator("#new_password-error")).to_contain_text("ees- ega perekonnanime (Mari)")
+    screenshot("own-name-refused")
+
+    page.get_by_label("Uus parool", exact=True).fill(GOOD_PASSWORD)
+    page.get_by_label("Uus parool uuesti").fill(GOOD_PASSWORD)
+    page.get_by_role("button", name="Salvesta").click()
+    expect(page.get_by_role("status")).to_contain_text("Sinu parool on salvestatud.")
+    screenshot("password-saved")
+
+    page.get_by_label("Konto menüü").click()
+    page.get_by_role("button", name="Logi välja").click()
+    page.get_by_label("E-posti aadress").first.fill("mari@example.ee")
+    page.get_by_label("Parool").fill(GOOD_PASSWORD)
+    page.get_by_role("button", name="Logi sisse").click()
+    expect(page.get_by_role("heading", name="Sinu profiil")).to_be_visible()
+    screenshot("logged-in-with-the-password")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
