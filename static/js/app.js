@@ -28,9 +28,14 @@
   });
   document.addEventListener("submit", guardDoubleSubmit, true);
 
-  // After htmx swaps in a fragment whose first element asks for focus, give it focus.
+  // After htmx swaps in a fragment that asks for focus (e.g. a staff decision), move focus there, so
+  // that keyboard and screen-reader users hear the result. An outerHTML swap replaced the target:
+  // find the new element by the target's id.
   document.addEventListener("htmx:afterSettle", function (event) {
-    var target = event.detail.elt && event.detail.elt.querySelector && event.detail.elt.querySelector("[data-focus-after-swap]");
+    var id = event.detail.target && event.detail.target.id;
+    var swapped = id && document.getElementById(id);
+    if (!swapped) return;
+    var target = swapped.hasAttribute("data-focus-after-swap") ? swapped : swapped.querySelector("[data-focus-after-swap]");
     if (target) target.focus();
   });
 })();
