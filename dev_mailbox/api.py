@@ -146,14 +146,14 @@ def _search_filter() -> Filter:
 
 def _listing(where: Filter | None) -> Response:
     start, limit = _page()
-    messages, matched = store().find(where, start, limit)
     total, unread = store().counts()
+    messages, matched = store().find(where, start, limit, count=where is not None)
     return jsonify(
         {
             "total": total,
             "unread": unread,
             "count": len(messages),
-            "messages_count": matched,
+            "messages_count": total if matched is None else matched,
             "start": start,
             "tags": store().tags(),
             "messages": [summary_json(summary) for summary in messages],

@@ -75,7 +75,12 @@ def messages() -> str:
         except SearchError:
             error = _("The search was not understood. Examples: from:kool subject:konto is:spam")
             where = Filter().in_folder(folder)
-    page, matched = store().find(where, start, PAGE_SIZE)
+    counts = store().folder_counts()
+    # A whole folder's size is already in the folder counts: no second count needed.
+    whole_folder = not recipient and not (query and error is None)
+    page, matched = store().find(where, start, PAGE_SIZE, count=not whole_folder)
+    if matched is None:
+        matched = counts.get(folder, 0)
     return render_template(
         "messages.html",
         folder=folder,
@@ -85,7 +90,7 @@ def messages() -> str:
         matched=matched,
         start=start,
         page_size=PAGE_SIZE,
-        counts=store().folder_counts(),
+        counts=counts,
         error=error,
     )
 

@@ -6,12 +6,10 @@ from datetime import UTC, datetime
 
 # FTS5 columns of the message_search table, by the query prefix that targets them.
 FIELD_COLUMNS = {"from": "sender", "to": "recipients", "subject": "subject"}
-FLAGS = {
-    "spam": ("m.folder = ?", "spam"),
-    "inbox": ("m.folder = ?", "inbox"),
-    "read": ("m.read = ?", 1),
-    "unread": ("m.read = ?", 0),
-}
+# Free text looks in these; the folder column is only for is:spam / is:inbox.
+TEXT_COLUMNS = "{subject sender recipients body}"
+FOLDERS = ("inbox", "spam")
+READ_FLAGS = {"read": 1, "unread": 0}
 
 
 class SearchError(ValueError):
@@ -20,15 +18,24 @@ class SearchError(ValueError):
 
 @dataclass
 class Filter:
-    """SQL conditions on `messages m`, plus an FTS5 expression when text is searched."""
+    """Which messages: a folder, FTS5 terms, a time window, and SQL conditions on `messages m`.
 
+    The store turns this into SQL (see Store.find): the FTS index drives the query whenever
+    there are terms, because it can walk its matches newest first and stop at a page.
+    """
+
+    folder: str | None = None
+    fts_terms: list[str] = field(default_factory=list)
+    after: float | None = None
+    before: float | None = None
     conditions: list[str] = field(default_factory=list)
     params: list = field(default_factory=list)
-    fts_terms: list[str] = field(default_factory=list)
+    impossible: bool = False
 
     def in_folder(self, folder: str) -> "Filter":
-        self.conditions.append("m.folder = ?")
-        self.params.append(folder)
+        if self.folder not in (None, folder):
+            self.impossible = True  # is:spam while looking at the Inbox, say
+        self.folder = folder
         return self
 
     def to_recipient(self, address: str) -> "Filter":
@@ -37,12 +44,10 @@ class Filter:
         self.params.append(address.strip().lower())
         return self
 
-    def where(self) -> tuple[str, list]:
-        conditions, params = list(self.conditions), list(self.params)
-        if self.fts_terms:
-            conditions.append("m.rowid IN (SELECT rowid FROM message_search WHERE message_search MATCH ?)")
-            params.append(" AND ".join(self.fts_terms))
-        return (" AND ".join(conditions) or "1"), params
+    def fts_query(self) -> str:
+        """The FTS5 expression: every term, plus the folder (indexed as a word of its own)."""
+        folder = [f"folder : {self.folder}"] if self.folder else []
+        return " AND ".join(self.fts_terms + folder)
 
 
 def _phrase(text: str) -> str:
@@ -67,22 +72,24 @@ def parse_query(query: str, into: Filter | None = None) -> Filter:
         words = query.replace('"', " ").split()
     for word in words:
         keyword, _, value = word.partition(":")
-        keyword = keyword.lower()
+        keyword, flag = keyword.lower(), value.lower()
         if value and keyword in FIELD_COLUMNS:
             result.fts_terms.append(f"{FIELD_COLUMNS[keyword]} : {_phrase(value)}")
         elif value and keyword == "is":
-            if value.lower() not in FLAGS:
-                raise SearchError(f"is: knows {', '.join(FLAGS)}, not {value!r}")
-            condition, param = FLAGS[value.lower()]
-            result.conditions.append(condition)
-            result.params.append(param)
+            if flag in FOLDERS:
+                result.in_folder(flag)
+            elif flag in READ_FLAGS:
+                result.conditions.append("m.read = ?")
+                result.params.append(READ_FLAGS[flag])
+            else:
+                raise SearchError(f"is: knows {', '.join(FOLDERS + tuple(READ_FLAGS))}, not {value!r}")
         elif value and keyword == "before":
-            result.conditions.append("m.created < ?")
-            result.params.append(_day(value, keyword))
+            day = _day(value, keyword)
+            result.before = day if result.before is None else min(result.before, day)
         elif value and keyword == "after":
             # after:2024-05-01 includes the whole of that day.
-            result.conditions.append("m.created >= ?")
-            result.params.append(_day(value, keyword))
+            day = _day(value, keyword)
+            result.after = day if result.after is None else max(result.after, day)
         elif word.strip():
-            result.fts_terms.append(_phrase(word))
+            result.fts_terms.append(f"{TEXT_COLUMNS} : {_phrase(word)}")
     return result

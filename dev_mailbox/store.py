@@ -33,6 +33,7 @@ LOG_KEEP = 10_000
 IDLE_READERS = 4
 SEARCH_BODY_CHARS = 20_000
 
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
     rowid INTEGER PRIMARY KEY,
@@ -64,8 +65,9 @@ CREATE TABLE IF NOT EXISTS recipients (
     PRIMARY KEY (address, message)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS recipients_message ON recipients (message);
+-- folder repeats messages.folder as a word, so that is:spam with text stays inside the index.
 CREATE VIRTUAL TABLE IF NOT EXISTS message_search USING fts5 (
-    subject, sender, recipients, body, tokenize = 'unicode61 remove_diacritics 2'
+    subject, sender, recipients, body, folder, tokenize = 'unicode61 remove_diacritics 2'
 );
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS delivery_log (
@@ -208,6 +210,7 @@ class _StoredCopy:
                 f"{sender.name} {sender.address} {delivery.envelope_from}",
                 " ".join(f"{a.name} {a.address}" for a in listed),
                 (parsed.text or html_to_text(parsed.html))[:SEARCH_BODY_CHARS],
+                folder,
             ),
         )
 
@@ -223,8 +226,12 @@ class _StoredCopy:
             "INSERT INTO recipients (address, message) VALUES (?, ?)",
             [(address, rowid) for address in self.addresses],
         )
+        self.index(connection, rowid)
+
+    def index(self, connection: sqlite3.Connection, rowid: int) -> None:
         connection.execute(
-            "INSERT INTO message_search (rowid, subject, sender, recipients, body) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO message_search (rowid, subject, sender, recipients, body, folder)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             (rowid, *self.search_row),
         )
 
@@ -248,7 +255,7 @@ class Store:
         self.version = 0
         self.closed = False
         self._writer_connection = self._connect()
-        self._writer_connection.executescript(SCHEMA)
+        self._migrate(self._writer_connection)
         self.rules = self._load_rules()
         self.chaos = self._load_chaos()
         # The writer is an event loop thread: the SMTP server runs on this same loop, so storing
@@ -259,6 +266,30 @@ class Store:
         self._writer.start()
         self._retention_timer = None
         self.loop.call_soon_threadsafe(self._retention_tick)
+
+    @staticmethod
+    def _migrate(connection: sqlite3.Connection) -> None:
+        """Create the tables; rebuild the search index of a database from an older version."""
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        old_index = (
+            version < SCHEMA_VERSION
+            and connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'message_search'").fetchone()
+        )
+        if old_index:
+            connection.execute("DROP TABLE message_search")
+        connection.executescript(SCHEMA)
+        if old_index:
+            rows = connection.execute(
+                "SELECT m.rowid, m.folder, m.envelope_from, m.envelope_to, s.raw"
+                " FROM messages m JOIN message_sources s ON s.rowid = m.rowid"
+            ).fetchall()
+            with connection:
+                for rowid, folder, envelope_from, envelope_to, raw in rows:
+                    delivery = Delivery(bytes(raw), envelope_from, {folder: json.loads(envelope_to)})
+                    _StoredCopy.prepare(
+                        delivery, parse_message(delivery.raw), folder, json.loads(envelope_to)
+                    ).index(connection, rowid)
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: transactions are opened explicitly, one per batch.
@@ -438,12 +469,11 @@ class Store:
                     "SELECT rowid FROM messages WHERE id IN (SELECT value FROM json_each(?))",
                     (json.dumps(ids),),
                 )
+            elif where.impossible:
+                rows = []
             else:
-                condition, params = where.where()
-                rows = connection.execute(
-                    f"SELECT m.rowid FROM messages m WHERE {condition}",  # noqa: S608
-                    params,
-                )
+                source, params, rowid = self._source(connection, where)
+                rows = connection.execute(f"SELECT {rowid} {source}", params)  # noqa: S608
             rowids = [row[0] for row in rows]
             deleted = 0
             for start in range(0, len(rowids), 500):
@@ -533,19 +563,73 @@ class Store:
             rows = connection.execute("SELECT folder, count(*) FROM messages GROUP BY folder")
             return dict(rows.fetchall())
 
-    def find(self, where: Filter | None = None, start: int = 0, limit: int = 50) -> tuple[list[Summary], int]:
-        """One page of matching messages, newest first, and how many match in all."""
-        condition, params = (where or Filter()).where()
+    @staticmethod
+    def _rowid_window(connection: sqlite3.Connection, where: Filter) -> tuple[list[str], list]:
+        """Dates as a rowid range (rowids follow arrival order, and the FTS index can seek
+        them): (conditions on `rowid`, their parameters); none without dates, so that counting
+        can use a small index instead of the table."""
+        conditions: list[str] = []
+        params: list = []
+        if where.after is not None:
+            row = connection.execute(
+                "SELECT rowid FROM messages WHERE created >= ? ORDER BY created LIMIT 1",
+                (where.after,),
+            ).fetchone()
+            conditions.append("rowid >= ?")
+            params.append(row[0] if row else 2**63 - 1)
+        if where.before is not None:
+            row = connection.execute(
+                "SELECT rowid FROM messages WHERE created < ? ORDER BY created DESC LIMIT 1",
+                (where.before,),
+            ).fetchone()
+            conditions.append("rowid <= ?")
+            params.append(row[0] if row else 0)
+        return conditions, params
+
+    def _source(self, connection: sqlite3.Connection, where: Filter) -> tuple[str, list, str]:
+        """(FROM ... WHERE ..., its parameters, the rowid column) for a filter.
+
+        With search terms the FTS index is the outer loop (CROSS JOIN keeps SQLite from turning
+        it around, which is orders of magnitude slower): it yields matches newest first, so a
+        page stops early. Without terms the messages table and its indexes answer alone.
+        """
+        window, params = self._rowid_window(connection, where)
+        table = "s" if where.fts_terms else "m"
+        conditions = [f"{table}.{condition}" for condition in window] + where.conditions
+        params += where.params
+        if where.fts_terms:
+            conditions.insert(0, "s.message_search MATCH ?")
+            params.insert(0, where.fts_query())
+            source = "message_search s CROSS JOIN messages m ON m.rowid = s.rowid"
+        else:
+            source = "messages m"
+            if where.folder:
+                conditions.append("m.folder = ?")
+                params.append(where.folder)
+        return f"FROM {source} WHERE {' AND '.join(conditions) or '1'}", params, f"{table}.rowid"
+
+    def _count(self, connection: sqlite3.Connection, where: Filter) -> int:
+        source, params, rowid = self._source(connection, where)
+        if where.fts_terms and not where.conditions:
+            # Counting inside the index alone avoids one messages lookup per match.
+            source = source.replace(" CROSS JOIN messages m ON m.rowid = s.rowid", "")
+        return connection.execute(f"SELECT count(*) {source}", params).fetchone()[0]  # noqa: S608
+
+    def find(
+        self, where: Filter | None = None, start: int = 0, limit: int = 50, count: bool = True
+    ) -> tuple[list[Summary], int | None]:
+        """One page of matching messages, newest first, and how many match in all (None when
+        `count` is off because the caller knows it already)."""
+        where = where or Filter()
+        if where.impossible:
+            return [], 0
         with self.reader() as connection:
+            source, params, rowid = self._source(connection, where)
             rows = connection.execute(
-                f"SELECT {SUMMARY_COLUMNS} FROM messages m WHERE {condition}"  # noqa: S608
-                " ORDER BY m.rowid DESC LIMIT ? OFFSET ?",
+                f"SELECT {SUMMARY_COLUMNS} {source} ORDER BY {rowid} DESC LIMIT ? OFFSET ?",  # noqa: S608
                 [*params, limit, start],
             ).fetchall()
-            matched = connection.execute(
-                f"SELECT count(*) FROM messages m WHERE {condition}",  # noqa: S608
-                params,
-            ).fetchone()[0]
+            matched = self._count(connection, where) if count else None
         return [Summary.from_row(row) for row in rows], matched
 
     def get(self, message_id: str) -> tuple[Summary, bytes] | None:

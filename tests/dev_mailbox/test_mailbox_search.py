@@ -165,3 +165,29 @@ def test_server_sent_events_announce_new_mail_within_a_second(mailbox):
         assert time.monotonic() - started < 1.0
     finally:
         connection.close()
+
+
+def test_database_from_an_older_version_gets_its_search_index_rebuilt(tmp_path):
+    import sqlite3
+
+    from dev_mailbox.search import parse_query
+    from dev_mailbox.store import Delivery, Store
+
+    path = tmp_path / "old.sqlite3"
+    store = Store(path)
+    raw = make_message(subject="Vana kiri", text="arhiiv").as_bytes()
+    store.deliver(Delivery(raw, "a@example.com", {"inbox": ["b@example.com"]}), []).result()
+    store.close()
+    with sqlite3.connect(path) as connection:  # the search table as the first version had it
+        connection.execute("DROP TABLE message_search")
+        connection.execute(
+            "CREATE VIRTUAL TABLE message_search USING fts5 (subject, sender, recipients, body)"
+        )
+        connection.execute("PRAGMA user_version = 0")
+    connection.close()
+    store = Store(path)
+    try:
+        found, matched = store.find(parse_query("arhiiv is:inbox"))
+        assert matched == 1 and found[0].subject == "Vana kiri"
+    finally:
+        store.close()
