@@ -1,50 +1,7 @@
-"""Helpers for the dev mailbox tests: sending real mail and calling the real HTTP API."""
-
-import http.client
-import json
-import smtplib
-from email.message import EmailMessage
+"""Fixtures for the dev mailbox tests (the `mailbox` fixture itself comes from the plugin)."""
 
 import pytest
-
-
-def make_message(
-    to: str = "parent@example.com",
-    subject: str = "Tere",
-    text: str = "Hello",
-    html: str | None = None,
-    sender: str = "Kool <noreply@kool.example>",
-) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = subject
-    message.set_content(text)
-    if html is not None:
-        message.add_alternative(html, subtype="html")
-    return message
-
-
-def send(mailbox, message: EmailMessage | None = None, **fields) -> dict:
-    """Send over real SMTP; returns smtplib's refused-recipients dict."""
-    with smtplib.SMTP(mailbox.smtp_host, mailbox.smtp_port, timeout=10) as client:
-        return client.send_message(message or make_message(**fields))
-
-
-def call(mailbox, method: str, path: str, body: bytes | dict | list | None = None, headers=None):
-    """(status, parsed JSON or bytes, headers) from the mailbox's HTTP server."""
-    data = json.dumps(body).encode() if isinstance(body, dict | list) else body
-    host, port = mailbox.api_url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=10)
-    try:
-        connection.request(method, path, body=data, headers=headers or {})
-        response = connection.getresponse()
-        payload = response.read()
-    finally:
-        connection.close()
-    if response.headers.get_content_type() == "application/json":
-        return response.status, json.loads(payload), response.headers
-    return response.status, payload, response.headers
+from mailbox_helpers import call
 
 
 @pytest.fixture

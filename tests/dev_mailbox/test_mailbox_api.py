@@ -1,7 +1,7 @@
 """The Mailpit-shaped JSON API, over real SMTP and real HTTP."""
 
 import pytest
-from conftest import make_message, send
+from mailbox_helpers import make_message, send
 
 pytestmark = pytest.mark.smtp
 

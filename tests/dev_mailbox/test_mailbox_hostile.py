@@ -5,7 +5,7 @@ import socket
 import time
 
 import pytest
-from conftest import call, make_message, send
+from mailbox_helpers import call, make_message, send
 
 from dev_mailbox.testing import MailboxHandle
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import make_message, send
+from mailbox_helpers import make_message, send
 
 pytestmark = pytest.mark.smtp
 

@@ -4,7 +4,7 @@ import smtplib
 import time
 
 import pytest
-from conftest import make_message, send
+from mailbox_helpers import make_message, send
 
 from dev_mailbox import scenarios
 

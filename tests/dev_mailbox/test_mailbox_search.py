@@ -5,7 +5,7 @@ import time
 from email.message import EmailMessage
 
 import pytest
-from conftest import call, make_message, send
+from mailbox_helpers import call, make_message, send
 
 from dev_mailbox.search import SearchError, parse_query
 from dev_mailbox.testing import MailboxHandle

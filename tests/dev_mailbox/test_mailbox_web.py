@@ -4,7 +4,7 @@ import re
 from http.cookies import SimpleCookie
 
 import pytest
-from conftest import call, make_message, send
+from mailbox_helpers import call, make_message, send
 
 pytestmark = pytest.mark.smtp
 
