@@ -64,10 +64,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from webapp.apply import bp as apply_bp
     from webapp.auth import bp as auth_bp
     from webapp.home import bp as home_bp
+    from webapp.identity import bp as identity_bp
     from webapp.profile import bp as profile_bp
     from webapp.staff import bp as staff_bp
 
-    for blueprint in (home_bp, apply_bp, auth_bp, profile_bp, staff_bp):
+    for blueprint in (home_bp, apply_bp, auth_bp, identity_bp, profile_bp, staff_bp):
         app.register_blueprint(blueprint)
 
     from webapp import cli

@@ -40,6 +40,8 @@ def from_environment(instance_path: Path) -> dict:
         "PASSWORD_MIN_SCORE": int(env("PASSWORD_MIN_SCORE", "3")),
         "OUTBOX_THREAD": _bool("OUTBOX_THREAD", False),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        # The demo ID-card / Smart-ID providers log anyone in who types a known code: never in production.
+        "IDENTITY_DEMO": _bool("IDENTITY_DEMO", env("APP_ENV", "development") != "production"),
     }
 
 

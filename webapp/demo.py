@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from webapp import isikukood, passwords, tokens
 from webapp.clock import utcnow
 from webapp.extensions import db
-from webapp.models import Application, LinkToken, Staff
+from webapp.models import Application, Staff
 from webapp.roster import import_rows
 
 DEMO_PASSWORD = "Kevadine-Kask-2026"  # noqa: S105 - printed for trainers; demo data only
@@ -87,10 +87,11 @@ def login_lines() -> list[str]:
 def _waiting_application(child_code: str) -> None:
     """One application in the queue, as if Artjom's mother had applied yesterday."""
     email = "olga.ivanova@example.ee"
-    tokens.issue(tokens.Purpose.APPLY, email, timedelta(hours=24), "ru", child_personal_code=child_code)
-    db.session.flush()
-    link = db.session.scalar(sa.select(LinkToken).order_by(LinkToken.id.desc()))
+    _secret, link = tokens.issue(
+        tokens.Purpose.APPLY, email, timedelta(hours=24), "ru", child_personal_code=child_code
+    )
     link.used_at = utcnow()
+    db.session.flush()
     db.session.add(
         Application(
             link_token_id=link.id,

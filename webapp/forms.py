@@ -5,7 +5,7 @@ import re
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, Field, StringField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from webapp import isikukood
 from webapp.models import EMAIL_LENGTH, NAME_LENGTH
@@ -63,6 +63,14 @@ def valid_child_code(_form, field: Field) -> None:
         raise ValidationError(PERSONAL_CODE_MESSAGES[error.problem]) from None
 
 
+def valid_personal_code(_form, field: Field) -> None:
+    """Anyone's code, an adult's included."""
+    try:
+        field.data = isikukood.check(field.data)
+    except isikukood.InvalidPersonalCode as error:
+        raise ValidationError(PERSONAL_CODE_MESSAGES[error.problem]) from None
+
+
 def name_field(label, autocomplete: str) -> StringField:
     return StringField(
         label,
@@ -75,3 +83,15 @@ def name_field(label, autocomplete: str) -> StringField:
 def valid_name(_form, field: Field) -> None:
     if field.data and not _NAME.fullmatch(field.data):
         raise ValidationError(_l("Use letters only; spaces, hyphens and apostrophes are allowed."))
+
+
+def phone_field(label) -> StringField:
+    return StringField(
+        label,
+        validators=[
+            Optional(),
+            Length(max=30, message=TOO_LONG),
+            Regexp(r"^\+?[0-9 ()-]{5,30}$", message=_l("Use digits only, with an optional + at the start.")),
+        ],
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )

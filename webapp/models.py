@@ -73,6 +73,12 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # The link the e-mail carries, if any: it tells staff whose e-mail bounced, and for which child.
+    link_token_id: Mapped[int | None] = mapped_column(sa.ForeignKey("link_token.id", ondelete="SET NULL"))
+    # A bounce is dealt with once staff have corrected the address and sent a fresh link.
+    handled_at: Mapped[datetime | None]
+
+    link_token: Mapped[LinkToken | None] = relationship()
 
 
 class Account(UserMixin):
@@ -156,3 +162,20 @@ class Student(db.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+
+class Change(db.Model):
+    """One change of a parent's or a student's data by staff or by the parent: who, when, what."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("parent.id", ondelete="CASCADE"), index=True)
+    student_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("student.id", ondelete="CASCADE"), index=True
+    )
+    field: Mapped[str] = mapped_column(sa.String(40))
+    old_value: Mapped[str | None] = mapped_column(sa.String(EMAIL_LENGTH))
+    new_value: Mapped[str | None] = mapped_column(sa.String(EMAIL_LENGTH))
+
+    staff: Mapped[Staff | None] = relationship()

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from webapp.clock import utcnow
 from webapp.extensions import db
-from webapp.models import OutboxMessage
+from webapp.models import LinkToken, OutboxMessage
 
 CLAIM_SECONDS = 120
 BATCH_SIZE = 50
@@ -27,7 +27,9 @@ GIVE_UP_AFTER = timedelta(days=3)
 new_mail = threading.Event()
 
 
-def send_email(recipient: str, template: str, subject: str, locale: str, **context) -> OutboxMessage:
+def send_email(
+    recipient: str, template: str, subject: str, locale: str, link_token: LinkToken | None = None, **context
+) -> OutboxMessage:
     """Render `templates/email/<template>.{txt,html}` in `locale` and add it to the outbox.
 
     `subject` is a lazy string, so it is translated here, in the recipient's language. Nothing is
@@ -40,6 +42,7 @@ def send_email(recipient: str, template: str, subject: str, locale: str, **conte
             text_body=render_template(f"email/{template}.txt", **context),
             html_body=render_template(f"email/{template}.html", subject=str(subject), **context),
             message_id=make_msgid(domain=urlsplit(current_app.config["BASE_URL"]).hostname),
+            link_token=link_token,
         )
     db.session.add(message)
     db.session.info["outbox_written"] = True

@@ -32,20 +32,32 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue(purpose: Purpose, email: str, lifetime: timedelta, locale: str, **fields) -> str:
-    """Add a token row to the session (the caller commits) and return the secret for the link."""
+def issue(purpose: Purpose, email: str, lifetime: timedelta, locale: str, **fields) -> tuple[str, LinkToken]:
+    """Add a token row to the session (the caller commits); the secret is for the link, and exists
+    nowhere else."""
     secret = secrets.token_urlsafe(32)
-    db.session.add(
-        LinkToken(
-            purpose=purpose.value,
-            token_hash=_digest(secret),
-            email=email,
-            locale=locale,
-            expires_at=utcnow() + lifetime,
-            **fields,
-        )
+    token = LinkToken(
+        purpose=purpose.value,
+        token_hash=_digest(secret),
+        email=email,
+        locale=locale,
+        expires_at=utcnow() + lifetime,
+        **fields,
     )
-    return secret
+    db.session.add(token)
+    return secret, token
+
+
+def revoke(purpose: Purpose, **owner) -> None:
+    """End every unused link of `purpose` for an owner (parent_id=… or email=…): the old link dies
+    when a fresh one goes to a corrected address."""
+    conditions = [getattr(LinkToken, name) == value for name, value in owner.items()]
+    db.session.execute(
+        sa.update(LinkToken)
+        .where(LinkToken.purpose == purpose.value, LinkToken.used_at.is_(None), *conditions)
+        .values(expires_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def find(purpose: Purpose, secret: str) -> tuple[TokenState, LinkToken | None]:

@@ -2,13 +2,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from webapp.forms import (
     REQUIRED,
     TOO_LONG,
     email_field,
     name_field,
+    phone_field,
     valid_child_code,
 )
 
@@ -38,18 +39,7 @@ class ApplicationForm(FlaskForm):
 
     parent_first_name = name_field(_l("Your first name"), "given-name")
     parent_last_name = name_field(_l("Your last name"), "family-name")
-    phone = StringField(
-        _l("Phone (optional)"),
-        validators=[
-            Optional(),
-            Length(max=30, message=TOO_LONG),
-            Regexp(
-                r"^\+?[0-9 ()-]{5,30}$",
-                message=_l("Use digits only, with an optional + at the start."),
-            ),
-        ],
-        render_kw={"autocomplete": "tel", "inputmode": "tel"},
-    )
+    phone = phone_field(_l("Phone (optional)"))
     relation = RadioField(
         _l("Your relation to the child"),
         choices=RELATIONS,
@@ -69,3 +59,9 @@ class ApplicationForm(FlaskForm):
         _l("I agree that the school processes these data to create my account."),
         validators=[DataRequired(_l("Without your consent the school cannot process the application."))],
     )
+
+
+class ResendForm(FlaskForm):
+    """I didn't get the e-mail: the address to send it to again."""
+
+    email = email_field(_l("Your e-mail address"))

@@ -1,10 +1,12 @@
 import sqlalchemy as sa
-from flask import abort, current_app, redirect, request, session, url_for
+from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 
-from webapp import tokens
+from webapp import email_typos, tokens
 from webapp.apply import bp
-from webapp.apply.forms import ApplicationForm, StartForm
+from webapp.apply.forms import ApplicationForm, ResendForm, StartForm
+from webapp.apply.links import resend as send_again
 from webapp.apply.links import send_application_link
 from webapp.clock import utcnow
 from webapp.extensions import db, limiter
@@ -13,10 +15,15 @@ from webapp.rendering import form_error_status, render_page
 from webapp.working_days import answer_due
 
 SUBMITTED_KEY = "submitted_application"
+LAST_REQUEST_KEY = "last_link_request"  # the address of step 1, for "send it again"
 
 
 def _apply_rate_limit() -> str:
     return current_app.config.get("APPLY_RATE_LIMIT", "30 per hour")
+
+
+def _resend_rate_limit() -> str:
+    return current_app.config.get("RESEND_RATE_LIMIT", "10 per hour")
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -24,10 +31,20 @@ def _apply_rate_limit() -> str:
 def start():
     """Esita taotlus sisse logimata: e-mail and child's code → Edasi."""
     form = StartForm()
+    suggestion = None
     if form.validate_on_submit():
-        send_application_link(form.email.data, form.child_personal_code.data, str(get_locale()))
-        return redirect(url_for("apply.check_email"), 303)
-    return render_page("apply/start.html", block="form", form=form), form_error_status(form)
+        email = form.email.data
+        suggestion = email_typos.suggest(email)
+        if suggestion and request.form.get("use_suggestion") == suggestion:
+            email, suggestion = suggestion, None
+        elif request.form.get("keep_email") == email:
+            suggestion = None
+        if suggestion is None:
+            send_application_link(email, form.child_personal_code.data, str(get_locale()))
+            session[LAST_REQUEST_KEY] = email
+            return redirect(url_for("apply.check_email"), 303)
+    status = form_error_status(form)
+    return render_page("apply/start.html", block="form", form=form, suggestion=suggestion), status
 
 
 @bp.post("/kontrolli/<form_name>/<field_name>")
@@ -38,12 +55,27 @@ def validate_field(form_name: str, field_name: str):
         abort(404)
     form = form_class()
     form.validate()
-    return render_page("_field.html", field=form[field_name], validate_url=request.path)
+    field = form[field_name]
+    suggestion = email_typos.suggest(field.data) if field_name == "email" and not field.errors else None
+    return render_page("_field.html", field=field, validate_url=request.path, suggestion=suggestion)
 
 
 @bp.get("/saadetud")
 def check_email():
-    return render_page("apply/check_email.html")
+    return render_page("apply/check_email.html", resend_form=ResendForm(email=session.get(LAST_REQUEST_KEY)))
+
+
+@bp.post("/saada-uuesti")
+@limiter.limit(_resend_rate_limit)
+def resend():
+    """I didn't get the e-mail: from the check-your-mail page and the help page."""
+    form = ResendForm()
+    if not form.validate_on_submit():
+        return render_page("apply/check_email.html", resend_form=form), form_error_status(form)
+    send_again(form.email.data)
+    session[LAST_REQUEST_KEY] = form.email.data
+    flash(_("If we have something for %(email)s, a new e-mail is on its way.", email=form.email.data))
+    return redirect(url_for("apply.check_email"), 303)
 
 
 def _link_problem(state: tokens.TokenState):

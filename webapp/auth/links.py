@@ -38,12 +38,15 @@ def send_login_link(parent: Parent, template: str = "login_link", limited: bool 
     if limited and _recent_links(parent) >= LINKS_PER_ACCOUNT_PER_HOUR:
         return False
     lifetime = current_app.config["LOGIN_LINK_TTL"]
-    secret = tokens.issue(tokens.Purpose.LOGIN, parent.email, lifetime, parent.locale, parent_id=parent.id)
+    secret, token = tokens.issue(
+        tokens.Purpose.LOGIN, parent.email, lifetime, parent.locale, parent_id=parent.id
+    )
     send_email(
         parent.email,
         template,
         SUBJECTS[template](current_app.config["SCHOOL_NAME"]),
         parent.locale,
+        link_token=token,
         parent=parent,
         link=external_url("auth.login_link", token=secret),
         valid_days=lifetime.days,

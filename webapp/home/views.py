@@ -1,8 +1,10 @@
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from flask import current_app, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from webapp.apply.forms import ResendForm
 from webapp.auth.views import login_page
 from webapp.home import bp
 from webapp.i18n import LANGUAGE_COOKIE
@@ -33,7 +35,20 @@ def request_account():
 @bp.get("/abi")
 def help_page():
     """Lisainfo & abi."""
-    return render_page("home/help.html")
+    return render_page("home/help.html", resend_form=ResendForm(), it_mailto=_it_mailto())
+
+
+def _it_mailto() -> str:
+    """A prepared letter to the school's IT: what happened and the child's class, and no personal
+    code anywhere (e-mail is not the place for one)."""
+    subject = _("Parent's account: the e-mail does not arrive")
+    body = _(
+        "Hello!\n\nWhat happened (for example: I applied on ..., no e-mail has come, not in spam "
+        "either):\n\nMy child's name and class:\n\nMy name:\n\nThe e-mail address I entered:\n\n"
+        "The e-mail address I want to use:\n"
+    )
+    query = urlencode({"subject": subject, "body": body}, quote_via=quote)
+    return f"mailto:{current_app.config['SCHOOL_IT_EMAIL']}?{query}"
 
 
 def _local_path(target: str | None) -> str:

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import EqualTo, InputRequired
 
-from webapp.forms import REQUIRED
+from webapp.forms import REQUIRED, email_field
 
 
 class PasswordForm(FlaskForm):
@@ -24,3 +24,11 @@ class PasswordForm(FlaskForm):
         ],
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class EmailChangeForm(FlaskForm):
+    email = email_field(_l("New e-mail address"))
+
+
+class ConfirmEmailForm(FlaskForm):
+    """The button on the page the confirmation link opens (a GET must not change anything)."""

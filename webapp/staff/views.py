@@ -1,11 +1,11 @@
 from datetime import date
 
 import sqlalchemy as sa
-from flask import abort, current_app, redirect, url_for
+from flask import abort, current_app, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from webapp import passwords
+from webapp import bounces, changes, passwords
 from webapp.access import (
     can_see_application,
     can_see_class,
@@ -14,13 +14,21 @@ from webapp.access import (
     visible_classes,
 )
 from webapp.apply.forms import RELATION_LABELS
+from webapp.auth.links import send_login_link
 from webapp.auth.views import start_session
 from webapp.clock import utcnow
 from webapp.extensions import db, limiter
-from webapp.models import Application, SchoolClass, Staff
+from webapp.models import Application, Parent, SchoolClass, Staff, Student
 from webapp.rendering import form_error_status, is_htmx_fragment_request, render_page
 from webapp.staff import bp, decisions
-from webapp.staff.forms import DecisionForm, RejectForm, StaffLoginForm
+from webapp.staff.forms import (
+    CorrectEmailForm,
+    DecisionForm,
+    ParentForm,
+    RejectForm,
+    StaffLoginForm,
+    StudentForm,
+)
 from webapp.working_days import ANSWER_WITHIN, school_date, working_days_between
 
 
@@ -50,15 +58,32 @@ def _age(application: Application, today: date) -> int:
 @staff_required
 def queue():
     """Pending applications, oldest first, each with its age in working days."""
+    return _queue_page()
+
+
+def _queue_page(failed_correction: tuple[int, CorrectEmailForm] | None = None):
     pending = db.session.scalars(
         visible_applications(current_user)
         .where(Application.status == "pending")
         .order_by(Application.submitted_at, Application.id)
     ).all()
     today = school_date(utcnow())
-    rows = [(application, _age(application, today)) for application in pending]
-    classes = db.session.scalars(visible_classes(current_user)).all()
-    return render_page("staff/queue.html", rows=rows, classes=classes, overdue_after=ANSWER_WITHIN)
+    bounced = bounces.bounced_addresses()
+    rows = [
+        (application, _age(application, today), bounced.get(application.email)) for application in pending
+    ]
+    bounced_mail = bounces.open_bounces(current_user)
+    forms = {bounce.message.id: CorrectEmailForm(formdata=None) for bounce in bounced_mail}
+    if failed_correction:
+        forms[failed_correction[0]] = failed_correction[1]
+    return render_page(
+        "staff/queue.html",
+        rows=rows,
+        bounces=bounced_mail,
+        correction_forms=forms,
+        classes=db.session.scalars(visible_classes(current_user)).all(),
+        overdue_after=ANSWER_WITHIN,
+    ), 422 if failed_correction else 200
 
 
 def _application(application_id: int) -> Application:
@@ -78,6 +103,7 @@ def _detail(application: Application, error: str | None = None, reject_form: Rej
         "student": student,
         "names_match": student is not None and decisions.names_match(application, student),
         "known_parent": decisions.find_parent(application.email),
+        "bounce_reply": bounces.bounced_addresses().get(application.email),
         "age": _age(application, school_date(utcnow())),
         "overdue_after": ANSWER_WITHIN,
         "approve_form": DecisionForm(),
@@ -135,4 +161,103 @@ def school_class(class_id: int):
         abort(404)
     if not can_see_class(current_user, found):
         abort(403)
-    return render_page("staff/class.html", school_class=found)
+    return render_page("staff/class.html", school_class=found, bounced=bounces.bounced_addresses())
+
+
+@bp.post("/tagasiporge/<int:message_id>")
+@staff_required
+def correct_bounce(message_id: int):
+    """A bounced e-mail: correct the address; a fresh link goes there and the old one dies."""
+    bounce = bounces.find(current_user, message_id)
+    if bounce is None:
+        abort(404)
+    form = CorrectEmailForm()
+    if form.validate_on_submit():
+        try:
+            bounces.correct_and_resend(bounce, form.email.data, current_user)
+        except changes.EmailTaken as taken:
+            db.session.rollback()
+            form.email.errors.append(str(taken.message))
+        else:
+            flash(_("A fresh link was sent to %(email)s.", email=form.email.data))
+            return redirect(url_for("staff.queue"), 303)
+    return _queue_page(failed_correction=(message_id, form))
+
+
+def _class_member(class_id: int, model, member_id: int):
+    """A parent or student of a class the staff member may see; 404 for anything else."""
+    school_class = db.session.get(SchoolClass, class_id)
+    if school_class is None:
+        abort(404)
+    if not can_see_class(current_user, school_class):
+        abort(403)
+    member = db.session.get(model, member_id)
+    in_class = member is not None and (
+        member.class_id == class_id
+        if isinstance(member, Student)
+        else any(child.class_id == class_id for child in member.children)
+    )
+    if not in_class:
+        abort(404)
+    return school_class, member
+
+
+@bp.route("/klass/<int:class_id>/vanem/<int:parent_id>", methods=["GET", "POST"])
+@staff_required
+def edit_parent(class_id: int, parent_id: int):
+    """The class teacher corrects a parent's data; a new e-mail address gets a fresh login link."""
+    school_class, parent = _class_member(class_id, Parent, parent_id)
+    form = ParentForm(obj=parent)
+    if form.validate_on_submit():
+        old_email = parent.email
+        try:
+            if form.email.data != old_email:
+                changes.change_parent_email(parent, form.email.data, staff=current_user)
+        except changes.EmailTaken as taken:
+            db.session.rollback()
+            form.email.errors.append(str(taken.message))
+        else:
+            values = {
+                "first_name": form.first_name.data,
+                "last_name": form.last_name.data,
+                "phone": form.phone.data or None,
+            }
+            changes.update(parent, values, current_user)
+            if parent.email != old_email:
+                send_login_link(parent, limited=False)
+                bounces.mark_handled(old_email)
+                flash(_("Saved. A fresh login link was sent to %(email)s.", email=parent.email))
+            else:
+                flash(_("Saved."))
+            db.session.commit()
+            return redirect(url_for("staff.school_class", class_id=class_id), 303)
+    return render_page(
+        "staff/edit_member.html",
+        form=form,
+        school_class=school_class,
+        member=parent,
+        history=changes.history(parent=parent),
+        field_labels=changes.FIELD_LABELS,
+    ), form_error_status(form)
+
+
+@bp.route("/klass/<int:class_id>/opilane/<int:student_id>", methods=["GET", "POST"])
+@staff_required
+def edit_student(class_id: int, student_id: int):
+    school_class, student = _class_member(class_id, Student, student_id)
+    form = StudentForm(obj=student)
+    if form.validate_on_submit():
+        changes.update(
+            student, {"first_name": form.first_name.data, "last_name": form.last_name.data}, current_user
+        )
+        db.session.commit()
+        flash(_("Saved."))
+        return redirect(url_for("staff.school_class", class_id=class_id), 303)
+    return render_page(
+        "staff/edit_member.html",
+        form=form,
+        school_class=school_class,
+        member=student,
+        history=changes.history(student=student),
+        field_labels=changes.FIELD_LABELS,
+    ), form_error_status(form)
