@@ -197,7 +197,9 @@ def submit_application(app, client, child_code: str, email: str = "mari@example.
     """Apply through the real pages (step 1, the e-mailed link, the form); returns the application id."""
     from webapp.models import Application
 
-    response = client.post("/taotlus/", data={"email": email, "child_personal_code": child_code})
+    # keep_email: the parent keeps the address even where the typo guard would suggest another.
+    step_one = {"email": email, "child_personal_code": child_code, "keep_email": email}
+    response = client.post("/taotlus/", data=step_one)
     assert response.status_code == 303
     path = link_path(outbox_messages(app)[-1].text_body)
     assert client.post(path, data={**APPLICATION_FORM, **fields}).status_code == 303

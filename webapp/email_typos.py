@@ -56,10 +56,10 @@ def suggest(address: str) -> str | None:
     domain = domain.lower()
     if not at or not local or domain in COMMON_DOMAINS or len(domain) > 64:
         return None
-    label, _, _tld = domain.partition(".")
-    for common in COMMON_DOMAINS:  # the right name with the wrong ending: gmail.ee → gmail.com
-        if common.partition(".")[0] == label:
-            return f"{local}@{common}"
+    label = domain.partition(".")[0]
+    same_name = [common for common in COMMON_DOMAINS if common.partition(".")[0] == label]
+    if same_name:  # the right name with the wrong ending: gmail.ee → gmail.com, inbox.lw → inbox.lv
+        return f"{local}@{min(same_name, key=lambda common: _distance(domain, common))}"
     # One slip for short domains (hot.ee vs hit.ee is one), two for longer ones (gmial.con).
     allowed = 1 if len(domain) <= 7 else 2
     best = min(COMMON_DOMAINS, key=lambda common: _distance(domain, common))

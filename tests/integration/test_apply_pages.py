@@ -153,7 +153,7 @@ def test_a_login_link_does_not_open_the_application_form(app, client):
     from webapp import tokens
 
     with app.app_context():
-        secret = tokens.issue(tokens.Purpose.LOGIN, "mari@example.ee", timedelta(days=1), "et")
+        secret, _token = tokens.issue(tokens.Purpose.LOGIN, "mari@example.ee", timedelta(days=1), "et")
         db.session.commit()
     assert client.get(f"/taotlus/vorm/{secret}").status_code == 404
 

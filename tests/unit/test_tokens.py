@@ -20,7 +20,9 @@ def ctx(app):
 
 
 def issue_apply_token() -> str:
-    secret = tokens.issue(Purpose.APPLY, "mari@example.ee", DAY, "et", child_personal_code="51703040003")
+    secret, _token = tokens.issue(
+        Purpose.APPLY, "mari@example.ee", DAY, "et", child_personal_code="51703040003"
+    )
     db.session.commit()
     return secret
 
