@@ -169,6 +169,7 @@ def test_server_sent_events_announce_new_mail_within_a_second(mailbox):
 
 def test_database_from_an_older_version_gets_its_search_index_rebuilt(tmp_path):
     import sqlite3
+    import zlib
 
     from dev_mailbox.search import parse_query
     from dev_mailbox.store import Delivery, Store
@@ -178,7 +179,9 @@ def test_database_from_an_older_version_gets_its_search_index_rebuilt(tmp_path):
     raw = make_message(subject="Vana kiri", text="arhiiv").as_bytes()
     store.deliver(Delivery(raw, "a@example.com", {"inbox": ["b@example.com"]}), []).result()
     store.close()
-    with sqlite3.connect(path) as connection:  # the search table as the first version had it
+    with sqlite3.connect(path) as connection:  # as the first version had it
+        [(raw_stored,)] = connection.execute("SELECT raw FROM message_sources").fetchall()
+        connection.execute("UPDATE message_sources SET raw = ?", (zlib.decompress(raw_stored),))
         connection.execute("DROP TABLE message_search")
         connection.execute(
             "CREATE VIRTUAL TABLE message_search USING fts5 (subject, sender, recipients, body)"
@@ -189,5 +192,6 @@ def test_database_from_an_older_version_gets_its_search_index_rebuilt(tmp_path):
     try:
         found, matched = store.find(parse_query("arhiiv is:inbox"))
         assert matched == 1 and found[0].subject == "Vana kiri"
+        assert store.get(found[0].id)[1] == raw
     finally:
         store.close()
