@@ -1,5 +1,6 @@
 """The application flow with a real SMTP server: the dev mailbox on free ports."""
 
+import threading
 import time
 
 import pytest
@@ -86,3 +87,27 @@ def wait_for_status(app, status: str, timeout: float = 5.0) -> bool:
             db.session.remove()
         time.sleep(0.05)
     return False
+
+
+def test_two_senders_at_once_deliver_each_message_exactly_once(app, mailbox, child_code):
+    """Several sender processes may run (`flask outbox run` on more hosts): claims never overlap."""
+    client = app.test_client()
+    addresses = [f"vanem{number}@example.ee" for number in range(20)]
+    for address in addresses:
+        client.post("/taotlus/", data={"email": address, "child_personal_code": child_code})
+    attempted = []
+
+    def sender() -> None:
+        with app.app_context():
+            while count := deliver_due():
+                attempted.append(count)
+            db.session.remove()
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sum(attempted) == 20
+    assert sorted(recipient for m in mailbox.messages() for recipient in m.to) == sorted(addresses)
+    assert {m.status for m in outbox_messages(app)} == {"sent"}
