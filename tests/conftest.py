@@ -2,6 +2,7 @@ import os
 import re
 import smtplib
 from datetime import date
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -9,6 +10,18 @@ import sqlalchemy as sa
 from webapp import create_app, isikukood
 from webapp.extensions import db
 from webapp.models import OutboxMessage
+
+CHROMIUM = "/usr/bin/chromium"
+# Chromium as root in a closed network: no sandbox, and no calls home that would only time out.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 # Ports nobody listens on: a test that did not ask for a mail server cannot reach one.
 CLOSED_PORT = 9
@@ -24,6 +37,19 @@ def _no_unexpected_smtp(request, monkeypatch):
         raise AssertionError("unexpected SMTP connection in a test not marked smtp")
 
     monkeypatch.setattr(smtplib.SMTP, "connect", refuse)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """The session's one Debian Chromium (Playwright's sync API allows one instance per process).
+    No skip: a machine without Chromium fails here, loudly."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: `make test` installs Debian's chromium"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 def database_url(tmp_path) -> str:
