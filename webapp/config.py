@@ -65,6 +65,13 @@ DEFAULTS = {
     # Per-address cap on link e-mails; beyond it the answer stays the same but nothing is sent.
     "APPLY_LINKS_PER_ADDRESS_PER_HOUR": 3,
     "RATELIMIT_HEADERS_ENABLED": True,
+    # Per client address; anything that sends mail or checks a secret has one.
+    "APPLY_RATE_LIMIT": "30 per hour",
+    "RESEND_RATE_LIMIT": "10 per hour",
+    "LOGIN_RATE_LIMIT": "10 per minute;100 per day",
+    "LOGIN_LINK_RATE_LIMIT": "10 per hour",
+    "PASSWORD_CHECK_RATE_LIMIT": "60 per minute",
+    "EMAIL_CHANGE_RATE_LIMIT": "10 per hour",
 }
 
 

@@ -1,6 +1,9 @@
 """Flask extensions, created once and bound to the app in the factory."""
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -30,3 +33,9 @@ login = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
+
+
+def configured_limit(name: str) -> Callable[[], str]:
+    """A rate limit read from the app's configuration when a request comes (deployments and tests
+    set their own)."""
+    return lambda: current_app.config[name]

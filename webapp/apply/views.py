@@ -1,5 +1,5 @@
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask import abort, flash, redirect, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -9,7 +9,7 @@ from webapp.apply.forms import ApplicationForm, ResendForm, StartForm
 from webapp.apply.links import resend as send_again
 from webapp.apply.links import send_application_link
 from webapp.clock import utcnow
-from webapp.extensions import db, limiter
+from webapp.extensions import configured_limit, db, limiter
 from webapp.models import Application, LinkToken
 from webapp.rendering import form_error_status, render_page
 from webapp.working_days import answer_due
@@ -18,16 +18,8 @@ SUBMITTED_KEY = "submitted_application"
 LAST_REQUEST_KEY = "last_link_request"  # the address of step 1, for "send it again"
 
 
-def _apply_rate_limit() -> str:
-    return current_app.config.get("APPLY_RATE_LIMIT", "30 per hour")
-
-
-def _resend_rate_limit() -> str:
-    return current_app.config.get("RESEND_RATE_LIMIT", "10 per hour")
-
-
 @bp.route("/", methods=["GET", "POST"])
-@limiter.limit(_apply_rate_limit, methods=["POST"])
+@limiter.limit(configured_limit("APPLY_RATE_LIMIT"), methods=["POST"])
 def start():
     """Esita taotlus sisse logimata: e-mail and child's code → Edasi."""
     form = StartForm()
@@ -66,7 +58,7 @@ def check_email():
 
 
 @bp.post("/saada-uuesti")
-@limiter.limit(_resend_rate_limit)
+@limiter.limit(configured_limit("RESEND_RATE_LIMIT"))
 def resend():
     """I didn't get the e-mail: from the check-your-mail page and the help page."""
     form = ResendForm()

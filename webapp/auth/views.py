@@ -1,4 +1,5 @@
-from flask import current_app, redirect, session, url_for
+import sqlalchemy as sa
+from flask import redirect, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_required, login_user, logout_user
 
@@ -6,23 +7,25 @@ from webapp import passwords, tokens
 from webapp.auth import bp
 from webapp.auth.forms import LoginForm, LoginLinkForm
 from webapp.auth.links import find_parent, send_login_link
-from webapp.extensions import db, limiter
+from webapp.extensions import configured_limit, db, limiter
 from webapp.models import Account, Parent
 from webapp.rendering import form_error_status, render_page
-
-
-def _login_rate_limit() -> str:
-    return current_app.config.get("LOGIN_RATE_LIMIT", "10 per minute;100 per day")
-
-
-def _link_rate_limit() -> str:
-    return current_app.config.get("LOGIN_LINK_RATE_LIMIT", "10 per hour")
 
 
 def start_session(account: Account) -> None:
     """A fresh session for a fresh login: nothing from before survives (no session fixation)."""
     session.clear()
     login_user(account)
+
+
+def password_login(model: type[Account], form: LoginForm) -> Account | None:
+    """The account of that kind whose address and password match, or None with the form's error set.
+    The same work and the same message whether or not the address is known."""
+    account = db.session.scalar(sa.select(model).where(model.email == form.email.data))
+    if passwords.verify(account.password_hash if account else None, form.password.data):
+        return account
+    form.password.errors.append(_("The e-mail address or the password is wrong."))
+    return None
 
 
 def login_page(login_form: LoginForm | None = None, link_form: LoginLinkForm | None = None):
@@ -32,20 +35,17 @@ def login_page(login_form: LoginForm | None = None, link_form: LoginLinkForm | N
 
 
 @bp.post("/logi-sisse")
-@limiter.limit(_login_rate_limit)
+@limiter.limit(configured_limit("LOGIN_RATE_LIMIT"))
 def login():
     form = LoginForm()
-    if form.validate_on_submit():
-        parent = find_parent(form.email.data)
-        if passwords.verify(parent.password_hash if parent else None, form.password.data):
-            start_session(parent)
-            return redirect(url_for("profile.show"), 303)
-        form.password.errors.append(_("The e-mail address or the password is wrong."))
+    if form.validate_on_submit() and (parent := password_login(Parent, form)):
+        start_session(parent)
+        return redirect(url_for("profile.show"), 303)
     return login_page(login_form=form)
 
 
 @bp.post("/saada-link")
-@limiter.limit(_link_rate_limit)
+@limiter.limit(configured_limit("LOGIN_LINK_RATE_LIMIT"))
 def request_login_link():
     form = LoginLinkForm()
     if not form.validate_on_submit():
@@ -77,7 +77,7 @@ def login_link(token: str):
 
 
 @bp.post("/sisene/<token>")
-@limiter.limit(_login_rate_limit)
+@limiter.limit(configured_limit("LOGIN_RATE_LIMIT"))
 def use_login_link(token: str):
     state, link = tokens.find(tokens.Purpose.LOGIN, token)
     if state is tokens.TokenState.VALID and tokens.consume(link):
@@ -91,7 +91,7 @@ def use_login_link(token: str):
 
 
 @bp.post("/sisene/<token>/uus")
-@limiter.limit(_link_rate_limit)
+@limiter.limit(configured_limit("LOGIN_LINK_RATE_LIMIT"))
 def renew_login_link(token: str):
     """A used or expired login link: send a fresh one to the same account's address."""
     state, link = tokens.find(tokens.Purpose.LOGIN, token)

@@ -3,7 +3,7 @@ from flask import abort, current_app, flash, redirect, session, url_for
 from flask_babel import gettext as _
 
 from webapp.auth.views import start_session
-from webapp.extensions import db, limiter
+from webapp.extensions import configured_limit, db, limiter
 from webapp.identity import bp
 from webapp.identity.forms import ConfirmForm, IdCardForm, PersonalCodeForm
 from webapp.identity.providers import PROVIDERS, Challenge, IdentityFailed
@@ -13,10 +13,6 @@ from webapp.rendering import form_error_status, render_page
 CHALLENGE_KEY = "identity_challenge"
 FORMS = {"smart_id": PersonalCodeForm, "id_card": IdCardForm}
 SLUGS = {"smart-id": "smart_id", "id-kaart": "id_card"}
-
-
-def _rate_limit() -> str:
-    return current_app.config.get("LOGIN_RATE_LIMIT", "10 per minute;100 per day")
 
 
 def _provider(slug: str):
@@ -37,7 +33,7 @@ def _log_in(personal_code: str):
 
 
 @bp.route("/<slug>", methods=["GET", "POST"])
-@limiter.limit(_rate_limit, methods=["POST"])
+@limiter.limit(configured_limit("LOGIN_RATE_LIMIT"), methods=["POST"])
 def start(slug: str):
     provider = _provider(slug)
     form = FORMS[provider.name]()
@@ -59,7 +55,7 @@ def start(slug: str):
 
 
 @bp.post("/<slug>/kinnita")
-@limiter.limit(_rate_limit)
+@limiter.limit(configured_limit("LOGIN_RATE_LIMIT"))
 def confirm(slug: str):
     """Smart-ID: the parent confirmed on the phone (in the demo: pressed the button)."""
     provider = _provider(slug)

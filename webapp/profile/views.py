@@ -5,19 +5,11 @@ from flask_login import current_user, login_user
 
 from webapp import changes, passwords, tokens
 from webapp.access import parent_required
-from webapp.extensions import db, limiter
+from webapp.extensions import configured_limit, db, limiter
 from webapp.outbox import send_email
 from webapp.profile import bp, email_change
 from webapp.profile.forms import ConfirmEmailForm, EmailChangeForm, PasswordForm
 from webapp.rendering import form_error_status, render_page
-
-
-def _check_rate_limit() -> str:
-    return current_app.config.get("PASSWORD_CHECK_RATE_LIMIT", "60 per minute")
-
-
-def _email_change_rate_limit() -> str:
-    return current_app.config.get("EMAIL_CHANGE_RATE_LIMIT", "10 per hour")
 
 
 def _verdict(password: str) -> passwords.Verdict:
@@ -39,7 +31,7 @@ def show():
 
 @bp.route("/muuda", methods=["GET", "POST"])
 @parent_required
-@limiter.limit(_check_rate_limit, methods=["POST"])
+@limiter.limit(configured_limit("PASSWORD_CHECK_RATE_LIMIT"), methods=["POST"])
 def edit():
     """Muuda profiili: new password twice → Salvesta."""
     form = PasswordForm()
@@ -73,7 +65,7 @@ def _save_password(password: str) -> None:
 
 @bp.post("/parool/tugevus")
 @parent_required
-@limiter.limit(_check_rate_limit)
+@limiter.limit(configured_limit("PASSWORD_CHECK_RATE_LIMIT"))
 def password_strength():
     """htmx: the strength meter, as the parent types (debounced in the page)."""
     form = PasswordForm()
@@ -84,7 +76,7 @@ def password_strength():
 
 @bp.post("/e-post")
 @parent_required
-@limiter.limit(_email_change_rate_limit)
+@limiter.limit(configured_limit("EMAIL_CHANGE_RATE_LIMIT"))
 def change_email():
     """A new address: a confirmation link goes to it; the address changes when it is opened."""
     email_form = EmailChangeForm()
@@ -113,7 +105,7 @@ def confirm_email(token: str):
 
 
 @bp.post("/e-post/<token>")
-@limiter.limit(_email_change_rate_limit)
+@limiter.limit(configured_limit("EMAIL_CHANGE_RATE_LIMIT"))
 def confirm_email_post(token: str):
     state, link = tokens.find(tokens.Purpose.EMAIL_CHANGE, token)
     if state is not tokens.TokenState.VALID or not ConfirmEmailForm().validate_on_submit():

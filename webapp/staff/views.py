@@ -1,11 +1,10 @@
 from datetime import date
 
-import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, url_for
+from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from webapp import bounces, changes, passwords
+from webapp import bounces, changes
 from webapp.access import (
     can_see_application,
     can_see_class,
@@ -15,9 +14,9 @@ from webapp.access import (
 )
 from webapp.apply.forms import RELATION_LABELS
 from webapp.auth.links import send_login_link
-from webapp.auth.views import start_session
+from webapp.auth.views import password_login, start_session
 from webapp.clock import utcnow
-from webapp.extensions import db, limiter
+from webapp.extensions import configured_limit, db, limiter
 from webapp.models import Application, Parent, SchoolClass, Staff, Student
 from webapp.rendering import form_error_status, is_htmx_fragment_request, render_page
 from webapp.staff import bp, decisions
@@ -32,20 +31,13 @@ from webapp.staff.forms import (
 from webapp.working_days import ANSWER_WITHIN, school_date, working_days_between
 
 
-def _login_rate_limit() -> str:
-    return current_app.config.get("LOGIN_RATE_LIMIT", "10 per minute;100 per day")
-
-
 @bp.route("/sisene", methods=["GET", "POST"])
-@limiter.limit(_login_rate_limit, methods=["POST"])
+@limiter.limit(configured_limit("LOGIN_RATE_LIMIT"), methods=["POST"])
 def login():
     form = StaffLoginForm()
-    if form.validate_on_submit():
-        staff = db.session.scalar(sa.select(Staff).where(Staff.email == form.email.data))
-        if passwords.verify(staff.password_hash if staff else None, form.password.data):
-            start_session(staff)
-            return redirect(url_for("staff.queue"), 303)
-        form.password.errors.append(_("The e-mail address or the password is wrong."))
+    if form.validate_on_submit() and (staff := password_login(Staff, form)):
+        start_session(staff)
+        return redirect(url_for("staff.queue"), 303)
     return render_page("staff/login.html", form=form), form_error_status(form)
 
 
