@@ -30,6 +30,7 @@ T = TypeVar("T")
 # Retention deletes at most this many messages per writer pass, so ingest never waits long.
 RETENTION_CHUNK = 500
 RETENTION_INTERVAL = 1.0
+RETENTION_CATCH_UP = 0.05
 LOG_KEEP = 10_000
 IDLE_READERS = 4
 SEARCH_BODY_CHARS = 20_000
@@ -346,9 +347,12 @@ class Store:
     def _retention_tick(self) -> None:
         retention: Future[int] = Future()
         self._commit_batch(self._writer_connection, [(self._enforce_retention, retention)], False)
-        if retention.exception() is None and retention.result():
+        deleted = retention.result() if retention.exception() is None else 0
+        if deleted:
             self._notify()
-        self._retention_timer = self.loop.call_later(RETENTION_INTERVAL, self._retention_tick)
+        # Behind (a full chunk deleted): come back soon, letting deliveries commit in between.
+        delay = RETENTION_CATCH_UP if deleted >= RETENTION_CHUNK else RETENTION_INTERVAL
+        self._retention_timer = self.loop.call_later(delay, self._retention_tick)
 
     def _commit_batch(self, connection: sqlite3.Connection, batch: list, notify: bool = True) -> None:
         outcomes: list[tuple[Future, Any, BaseException | None]] = []

@@ -1,11 +1,13 @@
 """The `mailbox` fixture's interface, as the web app's tests use it."""
 
+import json
+import signal
 import smtplib
 import subprocess
 import sys
 
 import pytest
-from mailbox_helpers import make_message, send
+from mailbox_helpers import call, make_message, send
 
 pytestmark = pytest.mark.smtp
 
@@ -113,3 +115,52 @@ def test_cli_help_and_bad_rules_file(tmp_path):
     rules.write_text('[{"match": "re:((", "action": "spam"}]')
     failed = run_python("-m", "dev_mailbox", "--rules", str(rules), "--db", str(tmp_path / "x"), check=False)
     assert failed.returncode == 2 and "invalid regular expression" in failed.stderr
+
+
+class RunningCLI:
+    """`python -m dev_mailbox` in a child process, on free ports."""
+
+    def __init__(self, *arguments: str) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+            [sys.executable, "-m", "dev_mailbox", "--smtp-port", "0", "--http-port", "0", *arguments],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        smtp_line, http_line = self.process.stdout.readline(), self.process.stdout.readline()
+        self.smtp_host, port = smtp_line.rsplit(" ", 1)[1].strip().split(":")
+        self.smtp_port = int(port)
+        self.api_url = http_line.rsplit(" ", 1)[1].strip()
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=10)
+        self.process.stdout.close()
+        return code
+
+
+def test_cli_runs_alone_applies_rules_and_keeps_mail_across_restarts(tmp_path):
+    rules = tmp_path / "rules.json"
+    rules.write_text(
+        json.dumps(
+            {
+                "rules": [{"match": "*@gmial.com", "action": "spam"}],
+                "chaos": {"Sender": {"ErrorCode": 451, "Probability": 0}},
+            }
+        )
+    )
+    database = tmp_path / "cli.sqlite3"
+    cli = RunningCLI("--db", str(database), "--rules", str(rules))
+    try:
+        send(cli, to="parent@gmial.com", subject="Via CLI")
+        _, listing, _ = call(cli, "GET", "/api/v1/messages")
+        assert [(m["Subject"], m["Tags"]) for m in listing["messages"]] == [("Via CLI", ["spam"])]
+    finally:
+        assert cli.stop() == 0
+    cli = RunningCLI("--db", str(database))
+    try:
+        _, listing, _ = call(cli, "GET", "/api/v1/messages")
+        assert [m["Subject"] for m in listing["messages"]] == ["Via CLI"]
+        assert call(cli, "GET", "/api/v1/rules")[1] == [{"match": "*@gmial.com", "action": "spam"}]
+    finally:
+        assert cli.stop() == 0
