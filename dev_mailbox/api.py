@@ -7,6 +7,7 @@ preflight, which this API never grants, so the API needs no CSRF token.
 """
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from dev_mailbox.mime import parse_message, part_content
 from dev_mailbox.search import Filter, SearchError, parse_query
 from dev_mailbox.store import LogEntry, Store, Summary
 
+_MIME_TYPE = re.compile(r"[\w.+-]+/[\w.+-]+")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 EVENT_HEARTBEAT = 15.0
@@ -231,7 +233,9 @@ def part(message_id: str, part_id: str) -> Response:
     if found is None:
         abort(404, description=f"message {message_id!r} has no part {part_id!r}")
     described, content = found
-    response = Response(content, mimetype=described.content_type)
+    # A garbled Content-Type from the message must not become a garbled response header.
+    mimetype = described.content_type if _MIME_TYPE.fullmatch(described.content_type) else ""
+    response = Response(content, mimetype=mimetype or "application/octet-stream")
     # Always a download: an attached HTML file must not run in the inbox's origin.
     response.headers["Content-Disposition"] = "attachment"
     if described.file_name:

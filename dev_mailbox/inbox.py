@@ -1,13 +1,15 @@
 """The web inbox: folders, search, one message, scenarios and the delivery log."""
 
+import base64
 import re
+from itertools import zip_longest
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from dev_mailbox import scenarios
 from dev_mailbox.api import store
-from dev_mailbox.mime import parse_message
+from dev_mailbox.mime import ParsedMessage, parse_message, part_content
 from dev_mailbox.search import Filter, SearchError, parse_query
 
 PAGE_SIZE = 50
@@ -19,6 +21,11 @@ HTML_POLICY = (
     " sandbox allow-popups allow-popups-to-escape-sandbox"
 )
 _DOCTYPE = re.compile(r"^\s*<!doctype[^>]*>", re.I)
+_CID = re.compile(r"cid:(?P<cid>[^\s\"'<>)]+)", re.I)
+_SAFE_TYPE = re.compile(r"image/[\w.+-]+")
+MAX_INLINE_IMAGE = 2 * 1024 * 1024
+# Bigger sources are cut on the page; the raw link always has all of it.
+MAX_SOURCE_SHOWN = 256 * 1024
 
 inbox = Blueprint("inbox", __name__)
 
@@ -118,7 +125,8 @@ def message(message_id: str) -> str:
         "message.html",
         summary=summary,
         parsed=parse_message(raw),
-        source=raw.decode("utf-8", "replace"),
+        source=raw[:MAX_SOURCE_SHOWN].decode("utf-8", "replace"),
+        source_cut=len(raw) > MAX_SOURCE_SHOWN,
     )
 
 
@@ -127,7 +135,9 @@ def message_html(message_id: str) -> Response:
     found = store().get(message_id)
     if found is None:
         abort(404)
-    html = parse_message(found[1]).html
+    raw = found[1]
+    parsed = parse_message(raw)
+    html = _inline_images(raw, parsed, parsed.html)
     # Links open in a new tab instead of inside the small frame.
     doctype = _DOCTYPE.match(html)
     cut = doctype.end() if doctype else 0
@@ -135,6 +145,22 @@ def message_html(message_id: str) -> Response:
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = HTML_POLICY
     return response
+
+
+def _inline_images(raw: bytes, parsed: ParsedMessage, html: str) -> str:
+    """cid: images become data: URIs, the only images the frame's policy lets load."""
+    images = {part.content_id: part for part in parsed.inline if part.size <= MAX_INLINE_IMAGE}
+    if not images:
+        return html
+
+    def data_uri(match: re.Match) -> str:
+        part = images.get(match["cid"])
+        found = part and part_content(raw, part.part_id)
+        if not found or not _SAFE_TYPE.fullmatch(part.content_type):
+            return match[0]
+        return f"data:{part.content_type};base64,{base64.b64encode(found[1]).decode()}"
+
+    return _CID.sub(data_uri, html)
 
 
 @inbox.post("/message/<message_id>/delete")
@@ -145,13 +171,14 @@ def delete_message(message_id: str) -> Response:
 
 def _rules_from_form() -> list[dict]:
     rules = []
-    for index in range(len(request.form.getlist("match"))):
-        match = request.form.getlist("match")[index].strip()
+    # zip_longest: a hand-made request with uneven fields is refused by validation, not a 500.
+    rows = zip_longest(*(request.form.getlist(name) for name in ("match", "action", "seconds")))
+    for match, action, seconds in rows:
+        match, seconds = (match or "").strip(), (seconds or "").strip()
         if not match:
             continue
-        rule: dict = {"match": match, "action": request.form.getlist("action")[index]}
-        seconds = request.form.getlist("seconds")[index].strip()
-        if rule["action"] == "delay" or seconds:
+        rule: dict = {"match": match, "action": action}
+        if action == "delay" or seconds:
             try:
                 rule["seconds"] = float(seconds)
             except ValueError:

@@ -1,6 +1,7 @@
 """The web inbox over real HTTP: listing, filters, message view, forms with CSRF, languages."""
 
 import re
+import smtplib
 from http.cookies import SimpleCookie
 
 import pytest
@@ -144,3 +145,39 @@ def test_log_page_lists_outcomes(mailbox):
     send(mailbox, to="lost@example.com")
     _, html = page(mailbox, "/log?lang=en")
     assert "Dropped" in html and "lost@example.com" in html
+
+
+def test_inline_cid_image_is_shown_as_data_uri(mailbox):
+    message = make_message(subject="Logo", html='<img src="cid:logo@kool" alt="logo">')
+    html_part = message.get_payload()[1]
+    html_part.add_related(b"GIF89a-fake", maintype="image", subtype="gif", cid="<logo@kool>")
+    send(mailbox, message)
+    found = mailbox.wait_for(subject="Logo")
+    _, body, _ = call(mailbox, "GET", f"/message/{found.id}/html")
+    assert 'src="data:image/gif;base64,R0lGODlhLWZha2U="' in body.decode()
+
+
+def test_uneven_scenarios_form_is_400_not_500(mailbox):
+    token, cookie = _form_session(mailbox, "/scenarios")
+    fields = [("csrf_token", token), ("match", "a@b.c"), ("match", "d@e.f"), ("action", "spam")]
+    status, _, _ = _post(mailbox, "/scenarios", fields + chaos_fields(), cookie)
+    assert status == 400
+    assert call(mailbox, "GET", "/api/v1/rules")[1] == []
+
+
+def test_garbled_attachment_type_is_served_as_octet_stream(mailbox):
+    raw = (
+        b'Content-Type: multipart/mixed; boundary="b"\r\nSubject: odd part\r\n\r\n--b\r\n'
+        b"Content-Type: text/plain\r\n\r\nbody\r\n--b\r\n"
+        b'Content-Type: weird\x7f/ty pe; name="x.bin"\r\nContent-Disposition: attachment\r\n\r\n'
+        b"data\r\n--b--\r\n"
+    )
+    with smtplib.SMTP(mailbox.smtp_host, mailbox.smtp_port, timeout=10) as client:
+        client.sendmail("a@example.com", ["b@example.com"], raw)
+    _, detail, _ = call(mailbox, "GET", "/api/v1/message/latest")
+    [attachment] = detail["Attachments"]
+    status, content, headers = call(
+        mailbox, "GET", f"/api/v1/message/{detail['ID']}/part/{attachment['PartID']}"
+    )
+    assert status == 200 and content == b"data"
+    assert headers.get_content_type() == "application/octet-stream"
