@@ -203,30 +203,35 @@ def _chaos_from_form() -> dict:
 
 @inbox.route("/scenarios", methods=["GET", "POST"])
 def scenarios_page() -> str | Response:
-    error = None
+    problem = None
     rule_rows = [rule.as_api() for rule in store().rules]
+    chaos_rows = scenarios.chaos_as_api(store().chaos)
     if request.method == "POST":
-        rule_rows = _rules_from_form()
+        rule_rows, chaos_rows = _rules_from_form(), _chaos_from_form()
         try:
             rules = scenarios.parse_rules(rule_rows)
-            chaos = scenarios.parse_chaos(_chaos_from_form())
-        except scenarios.ScenarioError as problem:
-            error = _(problem.message, **problem.values)
+            chaos = scenarios.parse_chaos(chaos_rows)
+        except scenarios.ScenarioError as error:
+            problem = error
         else:
             store().save_rules(rules)
             store().save_chaos(chaos)
             return redirect(url_for("inbox.scenarios_page", saved=1), 303)
-    chaos = scenarios.chaos_as_api(store().chaos)
-    rows = rule_rows + [{"match": "", "action": "deliver"}] * EMPTY_RULE_ROWS
     page = render_template(
         "scenarios.html",
-        rows=rows,
+        rows=rule_rows + [{"match": "", "action": "deliver"}] * EMPTY_RULE_ROWS,
         actions=scenarios.ACTIONS,
-        chaos=chaos,
-        error=error,
+        chaos=chaos_rows,
+        error=problem and _(problem.message, **problem.values),
+        # The id of the field at fault, e.g. "match-2" or "probability-Data", to tie the message to.
+        invalid=problem and problem.field and f"{problem.field}-{_where(problem)}",
         saved=request.args.get("saved") == "1",
     )
-    return (page, 400) if error else page
+    return (page, 400) if problem else page
+
+
+def _where(problem: scenarios.ScenarioError) -> object:
+    return problem.values.get("position", problem.values.get("stage"))
 
 
 @inbox.get("/log")

@@ -24,10 +24,11 @@ class ScenarioError(ValueError):
     """A rule or chaos setting that cannot be used: an English message id plus its values,
     so the API can say it in English and the inbox in the reader's language."""
 
-    def __init__(self, message: str, **values: object) -> None:
+    def __init__(self, message: str, field: str | None = None, **values: object) -> None:
         super().__init__(message % values)
         self.message = message
         self.values = values
+        self.field = field  # the form field at fault, for tying the message to it
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,9 @@ def _parse_rule(position: int, item: object) -> Rule:
         )
     match, action = item.get("match"), item.get("action")
     if not isinstance(match, str) or not match.strip():
-        raise ScenarioError(N_("rule %(position)s: match must be a non-empty string"), position=position)
+        raise ScenarioError(
+            N_("rule %(position)s: match must be a non-empty string"), field="match", position=position
+        )
     match = match.strip()
     if match.startswith("re:"):
         try:
@@ -96,29 +99,36 @@ def _parse_rule(position: int, item: object) -> Rule:
         except re.error as error:
             raise ScenarioError(
                 N_("rule %(position)s: invalid regular expression: %(error)s"),
+                field="match",
                 position=position,
                 error=error,
             ) from None
     if action not in ACTIONS:
         raise ScenarioError(
             N_("rule %(position)s: action must be one of %(actions)s"),
+            field="action",
             position=position,
             actions=", ".join(ACTIONS),
         )
     seconds = item.get("seconds")
     if action == "delay":
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-            raise ScenarioError(N_("rule %(position)s: delay needs seconds (a number)"), position=position)
+            raise ScenarioError(
+                N_("rule %(position)s: delay needs seconds (a number)"), field="seconds", position=position
+            )
         if not 0 < seconds <= MAX_DELAY_SECONDS:
             raise ScenarioError(
                 N_("rule %(position)s: seconds must be more than 0 and at most %(most)s"),
+                field="seconds",
                 position=position,
                 most=MAX_DELAY_SECONDS,
             )
         return Rule(match, action, float(seconds))
     if seconds is not None:
         raise ScenarioError(
-            N_("rule %(position)s: seconds only applies to the delay action"), position=position
+            N_("rule %(position)s: seconds only applies to the delay action"),
+            field="seconds",
+            position=position,
         )
     return Rule(match, action)
 
@@ -170,14 +180,20 @@ def parse_chaos(value: object, current: Chaos | None = None) -> Chaos:
         probability = trigger.get("Probability", 0)
         if isinstance(code, bool) or not isinstance(code, int) or not 400 <= code <= 599:
             raise ScenarioError(
-                N_("%(stage)s: ErrorCode must be an SMTP error code from 400 to 599"), stage=stage
+                N_("%(stage)s: ErrorCode must be an SMTP error code from 400 to 599"),
+                field="code",
+                stage=stage,
             )
         if isinstance(probability, bool) or not isinstance(probability, int):
             raise ScenarioError(
-                N_("%(stage)s: Probability must be a whole number from 0 to 100"), stage=stage
+                N_("%(stage)s: Probability must be a whole number from 0 to 100"),
+                field="probability",
+                stage=stage,
             )
         if not 0 <= probability <= 100:
-            raise ScenarioError(N_("%(stage)s: Probability must be from 0 to 100"), stage=stage)
+            raise ScenarioError(
+                N_("%(stage)s: Probability must be from 0 to 100"), field="probability", stage=stage
+            )
         chaos[stage] = Trigger(code, probability)
     return chaos
 

@@ -2,6 +2,7 @@
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from mailbox_helpers import make_message, send
@@ -94,5 +95,45 @@ def test_narrow_screen_and_keyboard(mailbox, browser):
         assert narrow.evaluate("document.activeElement.id") == "main"
         for label in ("Recipient", "Search"):
             assert narrow.get_by_label(label).is_visible()
+    finally:
+        context.close()
+
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def test_every_inbox_page_passes_axe(mailbox, browser):
+    """axe-core (installed from the npm registry at set-up) finds no violation on any page."""
+    mailbox.add_rule("*@gmial.com", "spam")
+    send(mailbox, make_message(subject="Kiri", html='<p><a href="https://kool.example/a">a</a></p>'))
+    send(mailbox, to="x@gmial.com", subject="Rämps")
+    message_id = mailbox.messages()[0].id
+    # The inbox's CSP forbids injected scripts; bypassing it is only for injecting axe.
+    context = browser.new_context(viewport={"width": 360, "height": 780}, bypass_csp=True)
+    try:
+        page = context.new_page()
+        for path in (
+            "/",
+            "/?folder=spam&lang=ru",
+            f"/message/{message_id}?lang=en",
+            "/scenarios",
+            "/log",
+            "/message/unknown",
+        ):
+            page.goto(mailbox.web_url + path)
+            page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+            violations = page.evaluate(
+                "async () => (await axe.run(document)).violations"
+                ".map(v => `${v.id}: ${v.help} at ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)"
+            )
+            assert violations == [], (path, violations)
+        # The form's error state too: the message is announced and tied to its field.
+        page.goto(mailbox.web_url + "/scenarios?lang=en")
+        page.get_by_label("Rule 2: recipient").fill("re:((")
+        page.get_by_role("button", name="Save").click()
+        assert page.get_by_role("alert").inner_text().startswith("Nothing was saved")
+        assert page.get_by_label("Rule 2: recipient").get_attribute("aria-invalid") == "true"
+        page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+        assert page.evaluate("async () => (await axe.run(document)).violations.length") == 0
     finally:
         context.close()

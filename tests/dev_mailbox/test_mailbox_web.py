@@ -128,7 +128,12 @@ def test_scenarios_form_error_is_translated_and_saves_nothing(mailbox):
     fields = [("csrf_token", token), ("match", "re:(("), ("action", "spam"), ("seconds", "")]
     status, body, _ = _post(mailbox, "/scenarios?lang=et", fields + chaos_fields(), cookie)
     assert status == 400
-    assert "reegel 1: vigane regulaaravaldis" in body.decode()
+    html = body.decode()
+    assert "reegel 1: vigane regulaaravaldis" in html
+    assert re.search(
+        r'id="match-1"[^>]*aria-invalid="true" aria-describedby="scenario-error match-help"', html
+    )
+    assert 'value="re:(("' in html  # what was typed stays in the form
     assert call(mailbox, "GET", "/api/v1/rules")[1] == []
 
 
