@@ -175,9 +175,8 @@ def school(app) -> School:
 
 
 def populate_school(app) -> School:
-    from webapp import passwords
-    from webapp.models import Staff
     from webapp.roster import import_rows
+    from webapp.staff.accounts import create_staff
 
     school = School()
     with app.app_context():
@@ -186,15 +185,7 @@ def populate_school(app) -> School:
             (School.teacher_5a, "teacher", "Tiina"),
             (School.teacher_6b, "teacher", "Peeter"),
         ]:
-            db.session.add(
-                Staff(
-                    email=email,
-                    first_name=first,
-                    last_name="Õpetaja",
-                    role=role,
-                    password_hash=passwords.hash_password(STAFF_PASSWORD),
-                )
-            )
+            create_staff(email, first, "Õpetaja", role, STAFF_PASSWORD)
         db.session.flush()
         result = import_rows(
             [

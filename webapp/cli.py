@@ -6,15 +6,14 @@ import threading
 from pathlib import Path
 
 import click
-import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from webapp import demo, passwords
 from webapp.extensions import db
-from webapp.models import Staff
 from webapp.outbox import deliver_due, run_sender
 from webapp.roster import import_file
+from webapp.staff.accounts import StaffExists, create_staff
 
 ROOT = Path(__file__).resolve().parent.parent
 outbox = AppGroup("outbox", help="Deliver the e-mails waiting in the outbox.")
@@ -35,20 +34,12 @@ def staff_create(role: str, email: str, first_name: str, last_name: str, passwor
     verdict = passwords.check(password, first_name, last_name, current_app.config["PASSWORD_MIN_SCORE"])
     if not verdict.accepted:
         raise click.ClickException(" ".join(verdict.problems))
-    email = email.strip().lower()
-    if db.session.scalar(sa.select(Staff).where(Staff.email == email)):
-        raise click.ClickException(f"{email} already has a staff account.")
-    db.session.add(
-        Staff(
-            email=email,
-            first_name=first_name,
-            last_name=last_name,
-            role=role,
-            password_hash=passwords.hash_password(password),
-        )
-    )
+    try:
+        staff_member = create_staff(email, first_name, last_name, role, password)
+    except StaffExists:
+        raise click.ClickException(f"{email.strip().lower()} already has a staff account.") from None
     db.session.commit()
-    click.echo(f"Created {role} {email}.")
+    click.echo(f"Created {role} {staff_member.email}.")
 
 
 @roster.command("import")

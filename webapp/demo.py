@@ -5,11 +5,12 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from webapp import isikukood, passwords, tokens
+from webapp import isikukood, tokens
 from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.models import Application, Staff
 from webapp.roster import import_rows
+from webapp.staff.accounts import create_staff
 
 DEMO_PASSWORD = "Kevadine-Kask-2026"  # noqa: S105 - printed for trainers; demo data only
 STAFF = [
@@ -61,15 +62,7 @@ def seed() -> None:
     """Create the demo school once; running it again changes nothing."""
     if db.session.scalar(sa.select(Staff).where(Staff.email == STAFF[0][0])) is None:
         for email, first_name, last_name, role in STAFF:
-            db.session.add(
-                Staff(
-                    email=email,
-                    first_name=first_name,
-                    last_name=last_name,
-                    role=role,
-                    password_hash=passwords.hash_password(DEMO_PASSWORD),
-                )
-            )
+            create_staff(email, first_name, last_name, role, DEMO_PASSWORD)
         db.session.flush()
         result = import_rows(_roster())
         assert not result.errors, result.errors  # noqa: S101 - our own demo data

@@ -223,14 +223,7 @@ def edit_parent(class_id: int, parent_id: int):
                 flash(_("Saved."))
             db.session.commit()
             return redirect(url_for("staff.school_class", class_id=class_id), 303)
-    return render_page(
-        "staff/edit_member.html",
-        form=form,
-        school_class=school_class,
-        member=parent,
-        history=changes.history(parent=parent),
-        field_labels=changes.FIELD_LABELS,
-    ), form_error_status(form)
+    return _edit_page(form, school_class, parent, changes.history(parent=parent))
 
 
 @bp.route("/klass/<int:class_id>/opilane/<int:student_id>", methods=["GET", "POST"])
@@ -245,11 +238,16 @@ def edit_student(class_id: int, student_id: int):
         db.session.commit()
         flash(_("Saved."))
         return redirect(url_for("staff.school_class", class_id=class_id), 303)
-    return render_page(
+    return _edit_page(form, school_class, student, changes.history(student=student))
+
+
+def _edit_page(form, school_class: SchoolClass, member: Parent | Student, history: list):
+    page = render_page(
         "staff/edit_member.html",
         form=form,
         school_class=school_class,
-        member=student,
-        history=changes.history(student=student),
+        member=member,
+        history=history,
         field_labels=changes.FIELD_LABELS,
-    ), form_error_status(form)
+    )
+    return page, form_error_status(form)
