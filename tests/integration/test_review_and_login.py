@@ -1,5 +1,6 @@
 """The school reviews; the parent logs in from the e-mail, sets a password, logs out and in again."""
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -322,3 +323,26 @@ def test_login_link_requests_are_rate_limited(make_app):
     client = app.test_client()
     codes = [client.post("/saada-link", data={"email": f"p{i}@example.ee"}).status_code for i in range(3)]
     assert codes == [303, 303, 429]
+
+
+def test_approve_twice_at_the_same_moment_gives_one_decision(app, applied):
+    """Two staff press Approve together: one wins, the other is told it was decided."""
+    application_id, teacher = applied
+    admin = app.test_client()
+    log_in_staff(admin, School.admin)
+    both_ready = threading.Barrier(2)
+    statuses = []
+
+    def press(client) -> None:
+        both_ready.wait()
+        statuses.append(approve(client, application_id).status_code)
+
+    threads = [threading.Thread(target=press, args=(client,)) for client in (teacher, admin)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(statuses) == [303, 409]
+    assert sum("/sisene/" in m.text_body for m in outbox_messages(app)) == 1
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Parent.id))) == 1
