@@ -76,11 +76,22 @@ class ParsedMessage:
     reply_to: list[Address] = field(default_factory=list)
     return_path: str = ""
     subject: str = ""
-    date: datetime | None = None
+    raw_date: str = ""
     text: str = ""
     html: str = ""
     parts: list[Part] = field(default_factory=list)
     raw_headers: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def date(self) -> datetime | None:
+        """The Date header as a time (parsed on demand: ingest does not need it)."""
+        if not self.raw_date:
+            return None
+        try:
+            parsed = parsedate_to_datetime(self.raw_date)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
     @property
     def headers(self) -> list[tuple[str, str]]:
@@ -168,17 +179,6 @@ def _addresses(message: Message, name: str) -> list[Address]:
     ]
 
 
-def _date(message: Message) -> datetime | None:
-    value = message.get("Date")
-    if not value:
-        return None
-    try:
-        parsed = parsedate_to_datetime(clean_text(str(value)))
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _payload(part: Message) -> bytes:
     try:
         payload = part.get_payload(decode=True)
@@ -241,7 +241,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         bcc=_addresses(message, "Bcc"),
         reply_to=_addresses(message, "Reply-To"),
         return_path=decode_words(message.get("Return-Path")).strip("<> "),
-        date=_date(message),
+        raw_date=clean_text(str(message.get("Date") or "")),
         raw_headers=message.items(),
     )
     senders = _addresses(message, "From")

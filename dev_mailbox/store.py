@@ -90,8 +90,12 @@ SUMMARY_COLUMNS = (
 )
 
 
+# One encoder, made once: json.dumps with any option builds a new encoder on every call.
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _addresses_json(addresses: list[Address]) -> str:
-    return json.dumps([address.as_api() for address in addresses], ensure_ascii=False)
+    return _to_json([address.as_api() for address in addresses])
 
 
 @dataclass(frozen=True)
@@ -197,7 +201,7 @@ class _StoredCopy:
                 time.time(),
                 folder,
                 parsed.message_id,
-                json.dumps(sender.as_api(), ensure_ascii=False),
+                _to_json(sender.as_api()),
                 _addresses_json(parsed.to),
                 _addresses_json(parsed.cc),
                 _addresses_json(bcc),
@@ -207,7 +211,7 @@ class _StoredCopy:
                 len(parsed.attachments),
                 parsed.snippet,
                 delivery.envelope_from,
-                json.dumps(recipients, ensure_ascii=False),
+                _to_json(recipients),
             ),
             raw=compress_source(delivery.raw),
             addresses=sorted(

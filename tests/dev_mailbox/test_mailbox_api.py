@@ -149,3 +149,10 @@ def test_headers_and_raw(mailbox, api):
     status, raw, response_headers = api("GET", f"/api/v1/message/{message_id}/raw")
     assert status == 200 and response_headers.get_content_type() == "text/plain"
     assert b"Subject:" in raw and b"Hello" in raw
+
+
+def test_date_comes_from_the_header_in_utc(mailbox, api):
+    message = make_message(subject="dated")
+    message["Date"] = "Mon, 06 Jan 2025 08:00:00 +0200"
+    send(mailbox, message)
+    assert api("GET", "/api/v1/message/latest")[1]["Date"] == "2025-01-06T06:00:00.000Z"
