@@ -115,6 +115,10 @@ def test_cli_help_and_bad_rules_file(tmp_path):
     rules.write_text('[{"match": "re:((", "action": "spam"}]')
     failed = run_python("-m", "dev_mailbox", "--rules", str(rules), "--db", str(tmp_path / "x"), check=False)
     assert failed.returncode == 2 and "invalid regular expression" in failed.stderr
+    not_a_database = tmp_path / "notes.txt"
+    not_a_database.write_text("just text")
+    failed = run_python("-m", "dev_mailbox", "--db", str(not_a_database), "--smtp-port", "0", check=False)
+    assert failed.returncode == 1 and "cannot start: file is not a database" in failed.stderr
 
 
 class RunningCLI:

@@ -194,3 +194,18 @@ def test_mailto_subject_is_translated(client):
     assert parse_qs(urlsplit("mailto:" + href.replace("&amp;", "&")).query)["subject"] == [
         "Аккаунт родителя: письмо не приходит"
     ]
+
+
+def test_only_the_newest_email_change_request_counts(app, client, known_mother):
+    client.post("/tuvasta/id-kaart", data={"personal_code": MOTHER_CODE, "pin": "1234"})
+    client.post("/profiil/e-post", data={"email": "first@example.ee"})
+    first = link_path(outbox_messages(app)[-1].text_body)
+    client.post("/profiil/e-post", data={"email": "second@example.ee"})
+    assert app.test_client().post(first).status_code == 410
+
+
+def test_a_logged_in_parents_language_choice_is_kept_for_their_emails(app, client, known_mother):
+    client.post("/tuvasta/id-kaart", data={"personal_code": MOTHER_CODE, "pin": "1234"})
+    client.get("/keel/ru?next=/profiil/")
+    client.post("/profiil/e-post", data={"email": "kadri@gmail.com"})
+    assert outbox_messages(app)[-1].subject == "Подтвердите новый адрес e-mail – Testkool"

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from webapp.apply.forms import ResendForm
 from webapp.auth.views import login_page
+from webapp.extensions import db
 from webapp.home import bp
 from webapp.i18n import LANGUAGE_COOKIE
 from webapp.rendering import render_page
@@ -63,6 +64,9 @@ def _local_path(target: str | None) -> str:
 def choose_language(code: str):
     response = redirect(_local_path(request.args.get("next")), 303)
     if code in current_app.config["LANGUAGES"]:
+        if current_user.is_authenticated:
+            current_user.locale = code  # the account's e-mails follow the choice too
+            db.session.commit()
         response.set_cookie(
             LANGUAGE_COOKIE,
             code,

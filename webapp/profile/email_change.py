@@ -16,6 +16,7 @@ CONFIRM_WITHIN = timedelta(hours=24)
 
 
 def request_change(parent: Parent, new_email: str) -> None:
+    tokens.revoke(tokens.Purpose.EMAIL_CHANGE, parent_id=parent.id)  # only the newest request counts
     secret, token = tokens.issue(
         tokens.Purpose.EMAIL_CHANGE, new_email, CONFIRM_WITHIN, parent.locale, parent_id=parent.id
     )
