@@ -289,8 +289,8 @@ each server in its own process, the clients in another.
 
 Goal: ≥ 600 messages/s and ≥ 0.7 of bare: **{"met" if rate >= 600 and ratio >= 0.7 else "NOT met"}**.
 Machine: {os.cpu_count()} CPUs, load average {load_before:.1f} before the ingest runs and
-{load_after:.1f} at the end (other work on the machine shares the CPUs; the CPU per message
-column is the figure least affected by it).
+{load_after:.1f} at the end: other work shares the CPUs, so the figures move from run to run;
+the servers take turns so that it hits both alike.
 Mailbox process memory after ingest: {ingest_rss / 1024:.0f} MiB RSS (peak {ingest_peak / 1024:.0f} MiB).
 
 Latency with {arguments.stored:,} stored messages (filled through the store in {fill_seconds:.0f} s),

@@ -3,6 +3,7 @@
 import argparse
 import json
 import signal
+import sqlite3
 import sys
 import threading
 from collections.abc import Callable
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         mailbox.start()
-    except OSError as error:
+    except (OSError, sqlite3.DatabaseError) as error:  # port taken, unusable --db file
         print(f"dev_mailbox: cannot start: {error}", file=sys.stderr)
         return 1
     print(f"dev_mailbox: SMTP on {mailbox.smtp_host}:{mailbox.smtp_port}", flush=True)

@@ -1,9 +1,9 @@
-"""Durable message storage in SQLite (WAL), written by one thread with group commit.
+"""Durable message storage in SQLite (WAL, synchronous=FULL), written with group commit.
 
-Every write goes through a single writer thread: jobs queued while a commit is in progress are
-committed together, so many SMTP clients share one fsync, and each one gets its result only after
-the transaction holding its message is on disk. Readers use their own connections (WAL lets them
-read while the writer writes).
+Every write runs on one event loop thread (the SMTP server's loop too): the writes queued while a
+COMMIT is under way are run together as the next transaction, so many SMTP clients share one
+fsync, and each one gets its result only after the COMMIT holding its message has returned.
+Readers use their own connections (WAL lets them read while the writer writes).
 """
 
 import asyncio
