@@ -1,8 +1,10 @@
 """The admin approves in the browser; the parent logs in from the e-mail and sets a password."""
 
+import re
+
 from playwright.sync_api import expect
 
-from tests.browser.conftest import latest_link_to
+from tests.browser.conftest import assert_accessible, latest_link_to
 from tests.conftest import STAFF_PASSWORD, School, populate_school, submit_application
 
 GOOD_PASSWORD = "Kolm sinist jõehobu!"
@@ -64,3 +66,45 @@ def test_admin_approves_and_parent_sets_a_password(browser, portal, mailbox, pag
     expect(page.get_by_role("heading", name="Sinu profiil")).to_be_visible()
     screenshot("logged-in-with-the-password")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def test_staff_and_parent_pages_have_no_accessibility_violations(portal, audit_page):
+    app, url = portal
+    school = populate_school(app)
+    app.config["WTF_CSRF_ENABLED"] = False
+    application_id = submit_application(app, app.test_client(), school.child_5a, email="mari@example.ee")
+    app.config["WTF_CSRF_ENABLED"] = True
+    page = audit_page
+    page.goto(url + "/kool/sisene")
+    assert_accessible(page)
+    page.get_by_label("E-posti aadress").fill(School.admin)
+    page.get_by_label("Parool").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Logi sisse").click()
+    for path in ["/kool/", f"/kool/taotlus/{application_id}"]:
+        page.goto(url + path)
+        assert_accessible(page)
+    page.get_by_role("button", name="Kinnita").click()
+    expect(page.get_by_role("status")).to_contain_text("Kinnitatud")
+    assert_accessible(page)
+    page.get_by_role("link", name="Taotlused").first.click()
+    page.get_by_role("link", name="5A").click()
+    assert_accessible(page)
+    page.get_by_role("link", name=re.compile("Muuda.*Mari-Liis Mägi")).click()
+    assert_accessible(page)
+
+    parent = page.context.browser.new_context(locale="et-EE", bypass_csp=True).new_page()
+    parent.goto(latest_login_link(app))
+    expect(parent.get_by_role("heading", name="Sinu profiil")).to_be_visible()
+    assert_accessible(parent)
+    parent.goto(url + "/profiil/muuda")
+    parent.get_by_label("Uus parool", exact=True).fill("lühike")
+    parent.get_by_role("button", name="Salvesta").click()  # the page with its errors
+    assert_accessible(parent)
+    parent.context.close()
+
+
+def latest_login_link(app) -> str:
+    from tests.conftest import outbox_messages
+
+    text = next(m.text_body for m in reversed(outbox_messages(app)) if "/sisene/" in m.text_body)
+    return re.search(r"https?://\S+/sisene/\S+", text).group(0)
