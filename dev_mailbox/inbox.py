@@ -10,10 +10,9 @@ from flask_babel import gettext as _
 from dev_mailbox import scenarios
 from dev_mailbox.api import store
 from dev_mailbox.mime import ParsedMessage, parse_message, part_content
-from dev_mailbox.search import Filter, SearchError, parse_query
+from dev_mailbox.search import FOLDERS, Filter, SearchError, parse_query
 
 PAGE_SIZE = 50
-FOLDERS = ("inbox", "spam")
 EMPTY_RULE_ROWS = 3
 # The HTML body is shown in a sandboxed frame: no scripts, no remote images, no same origin.
 HTML_POLICY = (
