@@ -1,9 +1,9 @@
 """Durable message storage in SQLite (WAL, synchronous=FULL), written with group commit.
 
-Every write runs on one event loop thread (the SMTP server's loop too): the writes queued while a
-COMMIT is under way are run together as the next transaction, so many SMTP clients share one
-fsync, and each one gets its result only after the COMMIT holding its message has returned.
-Readers use their own connections (WAL lets them read while the writer writes).
+Every write runs on one event loop thread (the SMTP server's loop too): the writes queued during
+one pass of the loop are committed together, so many SMTP clients share one fsync, and each one
+gets its result only after the COMMIT holding its message has returned. Readers use their own
+connections (WAL lets them read while the writer writes).
 """
 
 import asyncio
@@ -15,7 +15,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -261,10 +261,7 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_messages = max_messages
         self.max_age_days = max_age_days
-        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], Future, bool]] = []
-        self._committing = False
-        self._stopping = False
-        self._committer = ThreadPoolExecutor(1, thread_name_prefix="mailbox-commit")
+        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], Future]] = []
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._changed = threading.Condition()
         self.version = 0
@@ -325,101 +322,74 @@ class Store:
 
     # Writing -------------------------------------------------------------------------------
 
-    def submit(self, job: Callable[[sqlite3.Connection], T], quiet: bool = False) -> "Future[T]":
-        """Queue a write; the future resolves once the transaction holding it is committed.
-        A quiet job does not count as a change for live updates."""
+    def submit(self, job: Callable[[sqlite3.Connection], T]) -> "Future[T]":
+        """Queue a write; the future resolves once the transaction holding it is committed."""
         future: Future[T] = Future()
         if self.closed:
             future.set_exception(RuntimeError("the mailbox store is closed"))
         elif threading.current_thread() is self._writer:
-            self._enqueue(job, future, quiet)
+            self._enqueue(job, future)
         else:
-            self.loop.call_soon_threadsafe(self._enqueue, job, future, quiet)
+            self.loop.call_soon_threadsafe(self._enqueue, job, future)
         return future
 
     def write(self, job: Callable[[sqlite3.Connection], T]) -> T:
         return self.submit(job).result()
 
-    def _enqueue(self, job: Callable[[sqlite3.Connection], Any], future: Future, quiet: bool) -> None:
-        self._pending.append((job, future, quiet))
-        if len(self._pending) == 1 and not self._committing:
+    def _enqueue(self, job: Callable[[sqlite3.Connection], Any], future: Future) -> None:
+        self._pending.append((job, future))
+        if len(self._pending) == 1:
             # Flush after the callbacks already due: every write that arrives meanwhile shares
             # the commit (group commit).
             self.loop.call_soon(self._flush)
 
     def _flush(self) -> None:
-        """Run the pending jobs in one transaction, then hand its COMMIT to the committer.
-
-        The COMMIT (an fsync) runs in a thread of its own so that the loop goes on serving SMTP
-        while the disk works; jobs arriving meanwhile wait for the next transaction. Nobody is
-        answered before the COMMIT that holds their write has returned.
-        """
-        if self._committing or not self._pending:
-            return
         batch, self._pending = self._pending, []
-        connection = self._writer_connection
-        outcomes: list[tuple[Future, Any, BaseException | None, bool]] = []
+        if batch:
+            self._commit_batch(self._writer_connection, batch)
+
+    def _retention_tick(self) -> None:
+        retention: Future[int] = Future()
+        self._commit_batch(self._writer_connection, [(self._enforce_retention, retention)], False)
+        deleted = retention.result() if retention.exception() is None else 0
+        if deleted:
+            self._notify()
+        # Behind (a full chunk deleted): come back soon, letting deliveries commit in between.
+        delay = RETENTION_CATCH_UP if deleted >= RETENTION_CHUNK else RETENTION_INTERVAL
+        self._retention_timer = self.loop.call_later(delay, self._retention_tick)
+
+    def _commit_batch(self, connection: sqlite3.Connection, batch: list, notify: bool = True) -> None:
+        outcomes: list[tuple[Future, Any, BaseException | None]] = []
         try:
             connection.execute("BEGIN IMMEDIATE")
             # A savepoint per job when there are several: one bad job fails alone, the others
             # still commit. A lone job needs none: its failure rolls the transaction back.
             isolate = len(batch) > 1
-            for job, future, quiet in batch:
+            for job, future in batch:
                 if isolate:
                     connection.execute("SAVEPOINT job")
                 try:
                     result = job(connection)
                 except Exception as error:  # handed to the waiting caller, not swallowed
                     connection.execute("ROLLBACK TO job" if isolate else "ROLLBACK")
-                    outcomes.append((future, None, error, quiet))
+                    outcomes.append((future, None, error))
                 else:
-                    outcomes.append((future, result, None, quiet))
+                    outcomes.append((future, result, None))
                 if isolate:
                     connection.execute("RELEASE job")
+            if connection.in_transaction:
+                connection.execute("COMMIT")
         except sqlite3.Error as error:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
-            outcomes = [(future, None, error, quiet) for _, future, quiet in batch]
-        if not connection.in_transaction:
-            self._settle(outcomes)
-            return
-        self._committing = True
-        commit = self.loop.run_in_executor(self._committer, connection.execute, "COMMIT")
-        commit.add_done_callback(lambda done: self._committed(done, outcomes))
-
-    def _committed(self, done: asyncio.Future, outcomes: list) -> None:
-        self._committing = False
-        error = done.exception()
-        if error is not None:
-            if self._writer_connection.in_transaction:
-                self._writer_connection.execute("ROLLBACK")
-            outcomes = [(future, None, error, quiet) for future, _, _, quiet in outcomes]
-        self._settle(outcomes)
-        self._flush()
-        if self._stopping and not self._committing:
-            self.loop.stop()
-
-    def _settle(self, outcomes: list[tuple[Future, Any, BaseException | None, bool]]) -> None:
-        for future, result, error, _ in outcomes:
+            outcomes = [(future, None, error) for _, future in batch]
+        for future, result, error in outcomes:
             if error is None:
                 future.set_result(result)
             else:
                 future.set_exception(error)
-        if any(error is None and not quiet for _, _, error, quiet in outcomes):
+        if notify:
             self._notify()
-
-    def _retention_tick(self) -> None:
-        self.submit(self._enforce_retention, quiet=True).add_done_callback(self._retention_done)
-
-    def _retention_done(self, retention: "Future[int]") -> None:
-        deleted = retention.result() if retention.exception() is None else 0
-        if deleted:
-            self._notify()
-        if self._stopping:
-            return
-        # Behind (a full chunk deleted): come back soon, letting deliveries commit in between.
-        delay = RETENTION_CATCH_UP if deleted >= RETENTION_CHUNK else RETENTION_INTERVAL
-        self._retention_timer = self.loop.call_later(delay, self._retention_tick)
 
     def _notify(self) -> None:
         with self._changed:
@@ -435,10 +405,8 @@ class Store:
     def _stop_loop(self) -> None:
         if self._retention_timer is not None:
             self._retention_timer.cancel()
-        self._stopping = True
         self._flush()
-        if not self._committing:
-            self.loop.stop()
+        self.loop.stop()
 
     def close(self) -> None:
         if self.closed:
@@ -446,7 +414,6 @@ class Store:
         self.closed = True
         self.loop.call_soon_threadsafe(self._stop_loop)
         self._writer.join()
-        self._committer.shutdown()
         self.loop.close()
         self._writer_connection.close()
         with self._changed:
