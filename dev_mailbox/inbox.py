@@ -113,6 +113,7 @@ def delete_messages() -> Response:
 
 
 @inbox.get("/message/<message_id>")
+@inbox.get("/view/<message_id>")  # Mailpit's address for the same page; "latest" works too
 def message(message_id: str) -> str:
     found = store().get(message_id)
     if found is None:
@@ -130,6 +131,7 @@ def message(message_id: str) -> str:
 
 
 @inbox.get("/message/<message_id>/html")
+@inbox.get("/view/<message_id>.html")
 def message_html(message_id: str) -> Response:
     found = store().get(message_id)
     if found is None:
@@ -160,6 +162,15 @@ def _inline_images(raw: bytes, parsed: ParsedMessage, html: str) -> str:
         return f"data:{part.content_type};base64,{base64.b64encode(found[1]).decode()}"
 
     return _CID.sub(data_uri, html)
+
+
+@inbox.get("/view/<message_id>.txt")
+def message_text(message_id: str) -> Response:
+    """The decoded text body, as Mailpit's /view/ID.txt gives it."""
+    found = store().get(message_id)
+    if found is None:
+        abort(404)
+    return Response(parse_message(found[1]).text, mimetype="text/plain")
 
 
 @inbox.post("/message/<message_id>/delete")

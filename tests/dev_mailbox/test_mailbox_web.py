@@ -186,3 +186,17 @@ def test_garbled_attachment_type_is_served_as_octet_stream(mailbox):
     )
     assert status == 200 and content == b"data"
     assert headers.get_content_type() == "application/octet-stream"
+
+
+def test_mailpit_view_addresses(mailbox):
+    send(mailbox, make_message(subject="Vaade", text="Tekst =C3=A4 üks", html="<p>HTML</p>"))
+    found = mailbox.wait_for(subject="Vaade")
+    status, html = page(mailbox, "/view/latest?lang=en")
+    assert status == 200 and "<h1>Vaade</h1>" in html
+    status, body, headers = call(mailbox, "GET", f"/view/{found.id}.txt")
+    assert status == 200 and headers.get_content_type() == "text/plain"
+    assert body.decode().startswith("Tekst =C3=A4 üks")
+    status, body, headers = call(mailbox, "GET", "/view/latest.html")
+    assert status == 200 and "<p>HTML</p>" in body.decode()
+    assert "sandbox" in headers["Content-Security-Policy"]
+    assert call(mailbox, "GET", "/view/nope.txt")[0] == 404
