@@ -253,7 +253,7 @@ def get_chaos() -> Response:
 @api.put("/v1/chaos")
 def put_chaos() -> Response:
     try:
-        chaos = scenarios.parse_chaos(_json_body(), store().chaos)
+        chaos = scenarios.parse_chaos(_json_body())
     except scenarios.ScenarioError as error:
         raise BadRequest(str(error)) from None
     store().save_chaos(chaos)

@@ -9,7 +9,8 @@ ACTIONS = ("deliver", "spam", "drop", "delay", "reject", "tempfail", "disconnect
 MAX_DELAY_SECONDS = 600
 # Mailpit's chaos triggers, plus "Data" for the DATA command (Mailpit has no such trigger).
 CHAOS_STAGES = ("Sender", "Recipient", "Data", "Authentication")
-DEFAULT_CHAOS_CODE = 451
+# Mailpit's default error codes: 451 everywhere but 535 for a failed login.
+DEFAULT_CHAOS_CODES = {"Sender": 451, "Recipient": 451, "Data": 451, "Authentication": 535}
 
 REJECT_REPLY = "550 5.1.1 Unknown user"
 TEMPFAIL_REPLY = "451 4.3.0 Temporary failure, try again later"
@@ -143,7 +144,7 @@ def decide(rules: list[Rule], recipient: str) -> Decision:
 
 @dataclass(frozen=True)
 class Trigger:
-    error_code: int = DEFAULT_CHAOS_CODE
+    error_code: int
     probability: int = 0
 
     def as_api(self) -> dict:
@@ -154,14 +155,15 @@ Chaos = dict[str, Trigger]
 
 
 def default_chaos() -> Chaos:
-    return {stage: Trigger() for stage in CHAOS_STAGES}
+    return {stage: Trigger(DEFAULT_CHAOS_CODES[stage]) for stage in CHAOS_STAGES}
 
 
-def parse_chaos(value: object, current: Chaos | None = None) -> Chaos:
-    """Chaos triggers from Mailpit's JSON shape; stages left out keep their current setting."""
+def parse_chaos(value: object) -> Chaos:
+    """Chaos triggers from Mailpit's JSON shape. As in Mailpit, the whole setting is replaced:
+    a stage left out is off, and an ErrorCode left out (or 0) is that stage's default."""
     if not isinstance(value, dict):
         raise ScenarioError(N_("chaos must be a JSON object keyed by Sender, Recipient, Data, ..."))
-    chaos = dict(current or default_chaos())
+    chaos = default_chaos()
     for stage, trigger in value.items():
         if stage not in CHAOS_STAGES:
             raise ScenarioError(
@@ -170,13 +172,12 @@ def parse_chaos(value: object, current: Chaos | None = None) -> Chaos:
                 stages=", ".join(CHAOS_STAGES),
             )
         if trigger is None:
-            chaos[stage] = Trigger()
             continue
         if not isinstance(trigger, dict) or set(trigger) - {"ErrorCode", "Probability"}:
             raise ScenarioError(
                 N_("%(stage)s: must be an object with ErrorCode and Probability"), stage=stage
             )
-        code = trigger.get("ErrorCode", DEFAULT_CHAOS_CODE)
+        code = trigger.get("ErrorCode") or DEFAULT_CHAOS_CODES[stage]
         probability = trigger.get("Probability", 0)
         if isinstance(code, bool) or not isinstance(code, int) or not 400 <= code <= 599:
             raise ScenarioError(
@@ -208,5 +209,5 @@ def chaos_reply(chaos: Chaos, stage: str) -> str | None:
     # Chaos is a test aid, not security: the standard generator is the right tool.
     if trigger.probability and random.randrange(100) < trigger.probability:  # noqa: S311
         enhanced = "4.3.0" if trigger.error_code < 500 else "5.3.0"
-        return f"{trigger.error_code} {enhanced} Chaos: {stage.lower()} failure"
+        return f"{trigger.error_code} {enhanced} Chaos {stage.lower()} error"
     return None

@@ -154,9 +154,10 @@ class MailboxHandle:
         recipient: int = 0,
         data: int = 0,
         authentication: int = 0,
-        error_code: int = scenarios.DEFAULT_CHAOS_CODE,
+        error_code: int | None = None,
     ) -> None:
-        """Failure probabilities in percent (0–100) for MAIL, RCPT, DATA and AUTH."""
+        """Failure probabilities in percent (0–100) for MAIL, RCPT, DATA and AUTH; the reply
+        code is `error_code`, or each stage's default (451, and 535 for AUTH)."""
         chaos = scenarios.parse_chaos(
             {
                 stage: {"ErrorCode": error_code, "Probability": probability}

@@ -160,6 +160,18 @@ def test_rules_and_chaos_through_the_api_survive_a_restart(mailbox, api):
     assert api("GET", "/api/v1/chaos")[1]["Data"] == {"ErrorCode": 421, "Probability": 5}
 
 
+def test_chaos_put_replaces_the_whole_setting_as_mailpit_does(mailbox, api):
+    api("PUT", "/api/v1/chaos", {"Sender": {"ErrorCode": 452, "Probability": 50}})
+    status, chaos, _ = api("PUT", "/api/v1/chaos", {"Recipient": {"Probability": 10}})
+    assert status == 200
+    assert chaos == {
+        "Sender": {"ErrorCode": 451, "Probability": 0},
+        "Recipient": {"ErrorCode": 451, "Probability": 10},
+        "Data": {"ErrorCode": 451, "Probability": 0},
+        "Authentication": {"ErrorCode": 535, "Probability": 0},
+    }
+
+
 @pytest.mark.parametrize(
     ("path", "body", "says"),
     [
