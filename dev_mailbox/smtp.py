@@ -49,9 +49,11 @@ class MailboxHandler:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def _record(self, action: str, sender: str, recipient: str, reason: str) -> None:
-        entry = LogEntry(time.time(), action, sender, recipient, reason)
-        await asyncio.wrap_future(self.store.record([entry]))
+    async def _record(self, action: str, sender: str, recipients: list[str], reason: str) -> None:
+        """Log one outcome for these recipients, in one write."""
+        now = time.time()
+        entries = [LogEntry(now, action, sender, recipient, reason) for recipient in recipients]
+        await asyncio.wrap_future(self.store.record(entries))
 
     def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
         """Any login is accepted (as Mailpit does by default) unless chaos strikes."""
@@ -63,7 +65,7 @@ class MailboxHandler:
     async def handle_MAIL(self, server, session, envelope, address, mail_options) -> str:
         reply = scenarios.chaos_reply(self.store.chaos, "Sender")
         if reply:
-            await self._record(_chaos_outcome(reply), address, "", "chaos: sender")
+            await self._record(_chaos_outcome(reply), address, [""], "chaos: sender")
             return reply
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
@@ -72,11 +74,11 @@ class MailboxHandler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
         reply = scenarios.chaos_reply(self.store.chaos, "Recipient")
         if reply:
-            await self._record(_chaos_outcome(reply), envelope.mail_from, address, "chaos: recipient")
+            await self._record(_chaos_outcome(reply), envelope.mail_from, [address], "chaos: recipient")
             return reply
         decision = scenarios.decide(self.store.rules, address)
         if decision.action in {"reject", "tempfail", "disconnect"}:
-            await self._record(OUTCOMES[decision.action], envelope.mail_from, address, decision.reason)
+            await self._record(OUTCOMES[decision.action], envelope.mail_from, [address], decision.reason)
             if decision.action == "reject":
                 return scenarios.REJECT_REPLY
             if decision.action == "tempfail":
@@ -93,8 +95,7 @@ class MailboxHandler:
         sender = envelope.mail_from or ""
         reply = scenarios.chaos_reply(self.store.chaos, "Data")
         if reply:
-            for recipient in envelope.rcpt_tos:
-                await self._record(_chaos_outcome(reply), sender, recipient, "chaos: data")
+            await self._record(_chaos_outcome(reply), sender, envelope.rcpt_tos, "chaos: data")
             return reply
         folders: dict[str, list[str]] = {}
         entries = []
