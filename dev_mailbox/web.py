@@ -13,7 +13,6 @@ from dev_mailbox.i18n import (
     DEFAULT_LOCALE,
     LOCALE_COOKIE,
     LOCALES,
-    TRANSLATIONS,
     compile_catalogues,
     select_locale,
 )
@@ -34,14 +33,13 @@ def create_app(store: Store) -> Flask:
         SECRET_KEY=store.secret_key(),
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         BABEL_DEFAULT_LOCALE=DEFAULT_LOCALE,
-        BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
+        BABEL_TRANSLATION_DIRECTORIES=str(compile_catalogues()),
         # The inbox runs for days in a trainer's browser tab: tokens live as long as the session.
         WTF_CSRF_TIME_LIMIT=None,
         SESSION_COOKIE_NAME="dev_mailbox_session",
         SESSION_COOKIE_SAMESITE="Lax",
     )
     app.extensions["dev_mailbox.store"] = store
-    compile_catalogues()
     Babel(app, locale_selector=select_locale)
     csrf = CSRFProtect(app)
     csrf.exempt(api)
