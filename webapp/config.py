@@ -60,7 +60,6 @@ DEFAULTS = {
     "LANGUAGES": ("et", "ru", "en"),
     "OUTBOX_RETRY_BASE_SECONDS": 5.0,
     "OUTBOX_RETRY_MAX_SECONDS": 900.0,
-    "OUTBOX_MAX_ATTEMPTS": 20,
     "OUTBOX_POLL_SECONDS": 1.0,
     # Per-address cap on link e-mails; beyond it the answer stays the same but nothing is sent.
     "APPLY_LINKS_PER_ADDRESS_PER_HOUR": 3,

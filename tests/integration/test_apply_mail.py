@@ -36,6 +36,7 @@ def test_whole_flow_reading_the_link_from_the_received_email(app, client, mailbo
     message = mailbox.wait_for(to="mari@example.ee", subject="Sinu link konto taotlemiseks")
     assert "Ava taotlusvorm" in message.html and "Tere!" in message.text
     assert message.headers["Message-ID"] == outbox_messages(app)[0].message_id
+    assert message.headers["Date"].endswith("+0000")  # a real zone, not "-0000" (unknown)
     links = [link for link in message.links if "/taotlus/vorm/" in link]
     assert len(links) == 1
     path = portal_path(links[0])
