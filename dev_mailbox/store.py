@@ -27,15 +27,16 @@ from dev_mailbox.search import Filter
 
 T = TypeVar("T")
 
-# Retention deletes at most this many messages per writer pass, so ingest never waits long.
-RETENTION_CHUNK = 500
+# Retention deletes at most this many messages per writer pass, so ingest never waits long
+# (each deletion parses the source again, for the contentless index: about 0.3 ms).
+RETENTION_CHUNK = 100
 RETENTION_INTERVAL = 1.0
 RETENTION_CATCH_UP = 0.05
 LOG_KEEP = 10_000
 IDLE_READERS = 4
 SEARCH_BODY_CHARS = 20_000
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
     rowid INTEGER PRIMARY KEY,
@@ -68,8 +69,12 @@ CREATE TABLE IF NOT EXISTS recipients (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS recipients_message ON recipients (message);
 -- folder repeats messages.folder as a word, so that is:spam with text stays inside the index.
+-- Contentless (content=''): the index keeps no copy of the text, which it would otherwise hold
+-- uncompressed, more than the raw mail itself. Taking a message out of the index therefore needs
+-- its indexed values again; they are derived from the stored source (see _unindex).
 CREATE VIRTUAL TABLE IF NOT EXISTS message_search USING fts5 (
-    subject, sender, recipients, body, folder, tokenize = 'unicode61 remove_diacritics 2'
+    subject, sender, recipients, body, folder, tokenize = 'unicode61 remove_diacritics 2',
+    content = ''
 );
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS delivery_log (
@@ -241,11 +246,36 @@ class _StoredCopy:
         self.index(connection, rowid)
 
     def index(self, connection: sqlite3.Connection, rowid: int) -> None:
-        connection.execute(
-            "INSERT INTO message_search (rowid, subject, sender, recipients, body, folder)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (rowid, *self.search_row),
-        )
+        connection.execute(_INDEX_INSERT, (rowid, *self.search_row))
+
+
+_INDEX_INSERT = (
+    "INSERT INTO message_search (rowid, subject, sender, recipients, body, folder) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def _search_row(source: bytes, folder: str, envelope_from: str, envelope_to: str) -> tuple:
+    """The values a stored message was indexed with, derived again from its source."""
+    recipients = json.loads(envelope_to)
+    delivery = Delivery(source, envelope_from, {folder: recipients})
+    return _StoredCopy.prepare(delivery, parse_message(source), folder, recipients).search_row
+
+
+def _unindex(connection: sqlite3.Connection, rowids: list[int], marks: str) -> None:
+    """Take messages out of the contentless index, with the values they went in with."""
+    rows = connection.execute(
+        "SELECT m.rowid, m.folder, m.envelope_from, m.envelope_to, s.raw FROM messages m"  # noqa: S608
+        f" JOIN message_sources s ON s.rowid = m.rowid WHERE m.rowid IN ({marks})",
+        rowids,
+    ).fetchall()
+    connection.executemany(
+        "INSERT INTO message_search (message_search, rowid, subject, sender, recipients, body, folder)"
+        " VALUES ('delete', ?, ?, ?, ?, ?, ?)",
+        [
+            (rowid, *_search_row(zlib.decompress(raw), folder, envelope_from, envelope_to))
+            for rowid, folder, envelope_from, envelope_to, raw in rows
+        ],
+    )
 
 
 class Store:
@@ -282,10 +312,13 @@ class Store:
     @staticmethod
     def _migrate(connection: sqlite3.Connection) -> None:
         """Create the tables, and bring a database from an older version up to date:
-        version 2 added the folder to the search index, version 3 compressed the sources."""
+        version 2 added the folder to the search index, version 3 compressed the sources,
+        version 4 made the index contentless. A change to how messages are parsed for the index
+        must bump the version too: taking a message out of a contentless index needs exactly the
+        values it went in with."""
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
-        rebuild_index = version < 2 and "message_search" in tables
+        rebuild_index = version < 4 and "message_search" in tables
         if rebuild_index:
             connection.execute("DROP TABLE message_search")
         connection.executescript(SCHEMA)
@@ -296,11 +329,11 @@ class Store:
                 "SELECT m.rowid, m.folder, m.envelope_from, m.envelope_to, s.raw"
                 " FROM messages m JOIN message_sources s ON s.rowid = m.rowid"
             )
+            compressed = version >= 3
             for rowid, folder, envelope_from, envelope_to, raw in rows.fetchall():
-                recipients = json.loads(envelope_to)
-                delivery = Delivery(bytes(raw), envelope_from, {folder: recipients})
-                _StoredCopy.prepare(delivery, parse_message(delivery.raw), folder, recipients).index(
-                    connection, rowid
+                source = zlib.decompress(raw) if compressed else bytes(raw)
+                connection.execute(
+                    _INDEX_INSERT, (rowid, *_search_row(source, folder, envelope_from, envelope_to))
                 )
         if version < 3 and "message_sources" in tables:
             sources = connection.execute("SELECT rowid, raw FROM message_sources").fetchall()
@@ -474,11 +507,11 @@ class Store:
         if not rowids:
             return 0
         marks = ",".join("?" * len(rowids))
+        _unindex(connection, rowids, marks)
         for table, column in (
             ("messages", "rowid"),
             ("message_sources", "rowid"),
             ("recipients", "message"),
-            ("message_search", "rowid"),
         ):
             # marks is only "?,?,...": the values themselves are bound parameters.
             connection.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", rowids)  # noqa: S608
@@ -490,8 +523,9 @@ class Store:
         def job(connection: sqlite3.Connection) -> int:
             if ids is None and where is None:
                 deleted = connection.execute("SELECT count(*) FROM messages").fetchone()[0]
-                for table in ("messages", "message_sources", "recipients", "message_search"):
+                for table in ("messages", "message_sources", "recipients"):
                     connection.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+                connection.execute("INSERT INTO message_search (message_search) VALUES ('delete-all')")
                 return deleted
             if ids is not None:
                 rows = connection.execute(

@@ -195,3 +195,60 @@ def test_database_from_an_older_version_gets_its_search_index_rebuilt(tmp_path):
         assert store.get(found[0].id)[1] == raw
     finally:
         store.close()
+
+
+def test_deleted_messages_leave_nothing_in_the_contentless_index(tmp_path):
+    """The index keeps no text; a deletion removes exactly the words the message went in with,
+    so counting inside the index alone stays right after deletes, delete-all and retention."""
+    from dev_mailbox.store import Delivery, Store
+
+    store = Store(tmp_path / "i.sqlite3")
+    try:
+        for number in range(4):
+            raw = make_message(subject=f"Kiri {number}", text=f"jõehobu number{number}").as_bytes()
+            store.deliver(Delivery(raw, "a@example.com", {"inbox": [f"r{number}@example.com"]}), []).result()
+        found, matched = store.find(parse_query("jõehobu"))
+        assert matched == 4
+        store.delete(ids=[found[0].id, found[1].id])
+        assert store.find(parse_query("jõehobu"))[1] == 2
+        assert store.find(parse_query("number3"))[1] == 0  # the newest two went
+        assert store.find(parse_query("number0"))[1] == 1
+        store.delete()  # delete all
+        assert store.find(parse_query("jõehobu"))[1] == 0
+        raw = make_message(subject="Uus", text="jõehobu tagasi").as_bytes()
+        store.deliver(Delivery(raw, "a@example.com", {"inbox": ["x@example.com"]}), []).result()
+        assert store.find(parse_query("jõehobu"))[1] == 1
+    finally:
+        store.close()
+
+
+def test_a_version_3_database_gets_a_contentless_index(tmp_path):
+    import sqlite3
+
+    from dev_mailbox.store import Delivery, Store
+
+    path = tmp_path / "v3.sqlite3"
+    store = Store(path)
+    raw = make_message(subject="Kolmas", text="versioon").as_bytes()
+    store.deliver(Delivery(raw, "a@example.com", {"inbox": ["b@example.com"]}), []).result()
+    store.close()
+    with sqlite3.connect(path) as connection:  # as version 3 had it: the index with its own copy
+        connection.execute("DROP TABLE message_search")
+        connection.execute(
+            "CREATE VIRTUAL TABLE message_search USING fts5 (subject, sender, recipients, body, folder,"
+            " tokenize = 'unicode61 remove_diacritics 2')"
+        )
+        connection.execute("PRAGMA user_version = 3")
+    connection.close()
+    store = Store(path)
+    try:
+        found, matched = store.find(parse_query("versioon"))
+        assert matched == 1 and found[0].subject == "Kolmas"
+        store.delete(ids=[found[0].id])
+        assert store.find(parse_query("versioon"))[1] == 0
+    finally:
+        store.close()
+    with sqlite3.connect(path) as connection:
+        sql = connection.execute("SELECT sql FROM sqlite_master WHERE name = 'message_search'").fetchone()[0]
+    connection.close()
+    assert "content = ''" in sql
