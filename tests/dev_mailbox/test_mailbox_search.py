@@ -167,11 +167,22 @@ def test_server_sent_events_announce_new_mail_within_a_second(mailbox):
         connection.close()
 
 
-def test_database_from_an_older_version_gets_its_search_index_rebuilt(tmp_path):
+# How older versions kept the sources and the search index.
+OLD_SCHEMAS = {
+    0: (False, "CREATE VIRTUAL TABLE message_search USING fts5 (subject, sender, recipients, body)"),
+    3: (
+        True,
+        "CREATE VIRTUAL TABLE message_search USING fts5 (subject, sender, recipients, body, folder,"
+        " tokenize = 'unicode61 remove_diacritics 2')",
+    ),
+}
+
+
+@pytest.mark.parametrize("version", sorted(OLD_SCHEMAS))
+def test_database_from_an_older_version_gets_a_contentless_search_index(tmp_path, version):
     import sqlite3
     import zlib
 
-    from dev_mailbox.search import parse_query
     from dev_mailbox.store import Delivery, Store
 
     path = tmp_path / "old.sqlite3"
@@ -179,22 +190,28 @@ def test_database_from_an_older_version_gets_its_search_index_rebuilt(tmp_path):
     raw = make_message(subject="Vana kiri", text="arhiiv").as_bytes()
     store.deliver(Delivery(raw, "a@example.com", {"inbox": ["b@example.com"]}), []).result()
     store.close()
-    with sqlite3.connect(path) as connection:  # as the first version had it
-        [(raw_stored,)] = connection.execute("SELECT raw FROM message_sources").fetchall()
-        connection.execute("UPDATE message_sources SET raw = ?", (zlib.decompress(raw_stored),))
+    compressed, index_table = OLD_SCHEMAS[version]
+    with sqlite3.connect(path) as connection:
+        if not compressed:
+            [(raw_stored,)] = connection.execute("SELECT raw FROM message_sources").fetchall()
+            connection.execute("UPDATE message_sources SET raw = ?", (zlib.decompress(raw_stored),))
         connection.execute("DROP TABLE message_search")
-        connection.execute(
-            "CREATE VIRTUAL TABLE message_search USING fts5 (subject, sender, recipients, body)"
-        )
-        connection.execute("PRAGMA user_version = 0")
+        connection.execute(index_table)
+        connection.execute(f"PRAGMA user_version = {version}")
     connection.close()
     store = Store(path)
     try:
         found, matched = store.find(parse_query("arhiiv is:inbox"))
         assert matched == 1 and found[0].subject == "Vana kiri"
         assert store.get(found[0].id)[1] == raw
+        store.delete(ids=[found[0].id])
+        assert store.find(parse_query("arhiiv"))[1] == 0
     finally:
         store.close()
+    with sqlite3.connect(path) as connection:
+        sql = connection.execute("SELECT sql FROM sqlite_master WHERE name = 'message_search'").fetchone()[0]
+    connection.close()
+    assert "content = ''" in sql
 
 
 def test_deleted_messages_leave_nothing_in_the_contentless_index(tmp_path):
@@ -220,35 +237,3 @@ def test_deleted_messages_leave_nothing_in_the_contentless_index(tmp_path):
         assert store.find(parse_query("jõehobu"))[1] == 1
     finally:
         store.close()
-
-
-def test_a_version_3_database_gets_a_contentless_index(tmp_path):
-    import sqlite3
-
-    from dev_mailbox.store import Delivery, Store
-
-    path = tmp_path / "v3.sqlite3"
-    store = Store(path)
-    raw = make_message(subject="Kolmas", text="versioon").as_bytes()
-    store.deliver(Delivery(raw, "a@example.com", {"inbox": ["b@example.com"]}), []).result()
-    store.close()
-    with sqlite3.connect(path) as connection:  # as version 3 had it: the index with its own copy
-        connection.execute("DROP TABLE message_search")
-        connection.execute(
-            "CREATE VIRTUAL TABLE message_search USING fts5 (subject, sender, recipients, body, folder,"
-            " tokenize = 'unicode61 remove_diacritics 2')"
-        )
-        connection.execute("PRAGMA user_version = 3")
-    connection.close()
-    store = Store(path)
-    try:
-        found, matched = store.find(parse_query("versioon"))
-        assert matched == 1 and found[0].subject == "Kolmas"
-        store.delete(ids=[found[0].id])
-        assert store.find(parse_query("versioon"))[1] == 0
-    finally:
-        store.close()
-    with sqlite3.connect(path) as connection:
-        sql = connection.execute("SELECT sql FROM sqlite_master WHERE name = 'message_search'").fetchone()[0]
-    connection.close()
-    assert "content = ''" in sql

@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from datetime import date
 
 from flask import abort, flash, redirect, url_for
@@ -111,7 +112,12 @@ def application(application_id: int):
     return _detail(_application(application_id))
 
 
-def _after_decision(application: Application):
+def _decide(application: Application, decide: Callable[[], object]):
+    """Run a decision; answer with the decision fragment (htmx) or back to the page (no script)."""
+    try:
+        decide()
+    except decisions.DecisionRefused as refusal:
+        return _detail(application, error=str(refusal)), 200 if is_htmx_fragment_request() else 409
     if is_htmx_fragment_request():
         return _detail(application)
     return redirect(url_for("staff.application", application_id=application.id), 303)
@@ -123,11 +129,7 @@ def approve(application_id: int):
     application = _application(application_id)
     if not DecisionForm().validate_on_submit():
         abort(400)
-    try:
-        decisions.approve(application, current_user)
-    except decisions.DecisionRefused as refusal:
-        return _detail(application, error=str(refusal)), 200 if is_htmx_fragment_request() else 409
-    return _after_decision(application)
+    return _decide(application, lambda: decisions.approve(application, current_user))
 
 
 @bp.post("/taotlus/<int:application_id>/keeldu")
@@ -137,11 +139,7 @@ def reject(application_id: int):
     form = RejectForm()
     if not form.validate_on_submit():
         return _detail(application, reject_form=form), form_error_status(form)
-    try:
-        decisions.reject(application, current_user, form.reason.data)
-    except decisions.DecisionRefused as refusal:
-        return _detail(application, error=str(refusal)), 200 if is_htmx_fragment_request() else 409
-    return _after_decision(application)
+    return _decide(application, lambda: decisions.reject(application, current_user, form.reason.data))
 
 
 @bp.get("/klass/<int:class_id>")
