@@ -4,10 +4,18 @@ Every write runs on one event loop thread (the SMTP server's loop too): the writ
 one pass of the loop are committed together, so many SMTP clients share one fsync, and each one
 gets its result only after the COMMIT holding its message has returned. Readers use their own
 connections (WAL lets them read while the writer writes).
+
+A message is stored in two steps. On arrival, only what SMTP gives (source, envelope, folder) is
+written, and the client hears 250 once that is committed. Parsing it for the list and the search
+index comes later, on the same writer: as soon as no message has arrived for a moment, or at
+once when someone reads (every read waits until what was acknowledged before it is indexed).
+A burst of mail is thus taken at the speed of storing alone, and nobody ever reads a message
+half stored.
 """
 
 import asyncio
 import json
+import logging
 import queue
 import secrets
 import sqlite3
@@ -22,22 +30,29 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from dev_mailbox import scenarios
-from dev_mailbox.mime import Address, ParsedMessage, html_to_text, parse_message
+from dev_mailbox.mime import Address, html_to_text, parse_message
 from dev_mailbox.search import Filter
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # Retention deletes at most this many messages per writer pass, so ingest never waits long
 # (each deletion parses the source again, for the contentless index: about 0.3 ms).
 RETENTION_CHUNK = 100
+# Indexing starts once no message has arrived for INDEX_IDLE seconds (at once for a reader), and
+# takes at most INDEX_CHUNK messages per writer pass (about 0.3 ms each), so arrivals interleave.
+INDEX_IDLE = 0.02
+INDEX_CHUNK = 100
 RETENTION_INTERVAL = 1.0
 RETENTION_CATCH_UP = 0.05
 LOG_KEEP = 10_000
 IDLE_READERS = 4
 SEARCH_BODY_CHARS = 20_000
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SCHEMA = """
+-- indexed is 0 from arrival until the source is parsed into the columns from message_id to
+-- snippet, the recipients and the search index.
 CREATE TABLE IF NOT EXISTS messages (
     rowid INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -55,9 +70,11 @@ CREATE TABLE IF NOT EXISTS messages (
     attachments INTEGER NOT NULL,
     snippet TEXT NOT NULL,
     envelope_from TEXT NOT NULL,
-    envelope_to TEXT NOT NULL
+    envelope_to TEXT NOT NULL,
+    indexed INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS messages_folder ON messages (folder, rowid);
+CREATE INDEX IF NOT EXISTS messages_unindexed ON messages (rowid) WHERE indexed = 0;
 CREATE INDEX IF NOT EXISTS messages_created ON messages (created);
 CREATE INDEX IF NOT EXISTS messages_unread ON messages (read, rowid);
 -- Raw bytes (deflated) live apart so that listing and counting never page through them.
@@ -177,34 +194,60 @@ def new_message_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+_NOBODY = _to_json(Address("", "").as_api())
+
+
 @dataclass(frozen=True)
-class _StoredCopy:
-    """The rows of one stored message, computed before the writer thread gets them."""
+class _Arrival:
+    """One copy of an accepted message as it is first written: what SMTP gave, nothing parsed."""
 
     id: str
+    folder: str
     recipients: list[str]
-    message_row: tuple
+    envelope_from: str
+    size: int
     raw: bytes
+
+    def insert(self, connection: sqlite3.Connection) -> int:
+        """Its rowid; the parsed columns stay empty until it is indexed (see _index_backlog)."""
+        rowid = connection.execute(
+            "INSERT INTO messages (id, created, folder, message_id, sender, to_list, cc_list,"
+            " bcc_list, reply_to_list, subject, size, attachments, snippet, envelope_from,"
+            " envelope_to, indexed) VALUES (?, ?, ?, '', ?, '[]', '[]', '[]', '[]', '', ?, 0, '', ?, ?, 0)",
+            (
+                self.id,
+                time.time(),
+                self.folder,
+                _NOBODY,
+                self.size,
+                self.envelope_from,
+                _to_json(self.recipients),
+            ),
+        ).lastrowid
+        connection.execute("INSERT INTO message_sources (rowid, raw) VALUES (?, ?)", (rowid, self.raw))
+        return rowid
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """What a stored message's source gives the list, the recipient index and the search index;
+    derived when the message is indexed, and again when it leaves the contentless index."""
+
+    columns: tuple
     addresses: list[str]
     search_row: tuple
 
     @classmethod
-    def prepare(
-        cls, delivery: Delivery, parsed: ParsedMessage, folder: str, recipients: list[str]
-    ) -> "_StoredCopy":
-        message_id = new_message_id()
+    def derive(cls, source: bytes, folder: str, envelope_from: str, envelope_to: str) -> "_Parsed":
+        recipients = json.loads(envelope_to)
+        parsed = parse_message(source)
         shown = {a.address.lower() for a in parsed.to + parsed.cc + parsed.bcc}
         # As Mailpit does: envelope recipients missing from To and Cc were blind copies.
         bcc = parsed.bcc + [Address("", r) for r in recipients if r.lower() not in shown]
         listed = parsed.to + parsed.cc + bcc
         sender = parsed.sender
         return cls(
-            id=message_id,
-            recipients=recipients,
-            message_row=(
-                message_id,
-                time.time(),
-                folder,
+            columns=(
                 parsed.message_id,
                 _to_json(sender.as_api()),
                 _addresses_json(parsed.to),
@@ -212,67 +255,64 @@ class _StoredCopy:
                 _addresses_json(bcc),
                 _addresses_json(parsed.reply_to),
                 parsed.subject,
-                len(delivery.raw),
                 len(parsed.attachments),
                 parsed.snippet,
-                delivery.envelope_from,
-                _to_json(recipients),
             ),
-            raw=compress_source(delivery.raw),
             addresses=sorted(
                 {a.address.lower() for a in listed if a.address} | {r.lower() for r in recipients}
             ),
             search_row=(
                 parsed.subject,
-                f"{sender.name} {sender.address} {delivery.envelope_from}",
+                f"{sender.name} {sender.address} {envelope_from}",
                 " ".join(f"{a.name} {a.address}" for a in listed),
                 (parsed.text or html_to_text(parsed.html))[:SEARCH_BODY_CHARS],
                 folder,
             ),
         )
 
-    def insert(self, connection: sqlite3.Connection) -> None:
-        rowid = connection.execute(
-            "INSERT INTO messages (id, created, folder, message_id, sender, to_list, cc_list,"
-            " bcc_list, reply_to_list, subject, size, attachments, snippet, envelope_from,"
-            " envelope_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self.message_row,
-        ).lastrowid
-        connection.execute("INSERT INTO message_sources (rowid, raw) VALUES (?, ?)", (rowid, self.raw))
-        connection.executemany(
-            "INSERT INTO recipients (address, message) VALUES (?, ?)",
-            [(address, rowid) for address in self.addresses],
-        )
-        self.index(connection, rowid)
-
-    def index(self, connection: sqlite3.Connection, rowid: int) -> None:
-        connection.execute(_INDEX_INSERT, (rowid, *self.search_row))
-
 
 _INDEX_INSERT = (
     "INSERT INTO message_search (rowid, subject, sender, recipients, body, folder) VALUES (?, ?, ?, ?, ?, ?)"
 )
+_SOURCES = (
+    "SELECT m.rowid, m.folder, m.envelope_from, m.envelope_to, s.raw FROM messages m"
+    " JOIN message_sources s ON s.rowid = m.rowid"
+)
 
 
-def _search_row(source: bytes, folder: str, envelope_from: str, envelope_to: str) -> tuple:
-    """The values a stored message was indexed with, derived again from its source."""
-    recipients = json.loads(envelope_to)
-    delivery = Delivery(source, envelope_from, {folder: recipients})
-    return _StoredCopy.prepare(delivery, parse_message(source), folder, recipients).search_row
+def _index_backlog(connection: sqlite3.Connection, limit: int = -1) -> int:
+    """Parse the oldest messages not indexed yet (all of them with limit -1) into their columns,
+    recipients and search words; the rowid of the last one done, 0 when there were none."""
+    rows = connection.execute(
+        f"{_SOURCES} WHERE m.indexed = 0 ORDER BY m.rowid LIMIT ?",  # noqa: S608 - fixed text
+        (limit,),
+    ).fetchall()
+    for rowid, folder, envelope_from, envelope_to, raw in rows:
+        parsed = _Parsed.derive(zlib.decompress(raw), folder, envelope_from, envelope_to)
+        connection.execute(
+            "UPDATE messages SET message_id = ?, sender = ?, to_list = ?, cc_list = ?, bcc_list = ?,"
+            " reply_to_list = ?, subject = ?, attachments = ?, snippet = ?, indexed = 1 WHERE rowid = ?",
+            (*parsed.columns, rowid),
+        )
+        connection.executemany(
+            "INSERT INTO recipients (address, message) VALUES (?, ?)",
+            [(address, rowid) for address in parsed.addresses],
+        )
+        connection.execute(_INDEX_INSERT, (rowid, *parsed.search_row))
+    return rows[-1][0] if rows else 0
 
 
 def _unindex(connection: sqlite3.Connection, rowids: list[int], marks: str) -> None:
-    """Take messages out of the contentless index, with the values they went in with."""
+    """Take indexed messages out of the contentless index, with the values they went in with."""
     rows = connection.execute(
-        "SELECT m.rowid, m.folder, m.envelope_from, m.envelope_to, s.raw FROM messages m"  # noqa: S608
-        f" JOIN message_sources s ON s.rowid = m.rowid WHERE m.rowid IN ({marks})",
+        f"{_SOURCES} WHERE m.indexed = 1 AND m.rowid IN ({marks})",  # noqa: S608 - marks is "?,?,..."
         rowids,
     ).fetchall()
     connection.executemany(
         "INSERT INTO message_search (message_search, rowid, subject, sender, recipients, body, folder)"
         " VALUES ('delete', ?, ?, ?, ?, ?, ?)",
         [
-            (rowid, *_search_row(zlib.decompress(raw), folder, envelope_from, envelope_to))
+            (rowid, *_Parsed.derive(zlib.decompress(raw), folder, envelope_from, envelope_to).search_row)
             for rowid, folder, envelope_from, envelope_to, raw in rows
         ],
     )
@@ -298,6 +338,16 @@ class Store:
         self.closed = False
         self._writer_connection = self._connect()
         self._migrate(self._writer_connection)
+        # Messages stored but not indexed yet: written by the writer, read by anyone. It grows
+        # before the arrival commits, and shrinks (is counted again) only after a commit.
+        self._recount = False
+        self.backlog, self._newest_arrival = self._writer_connection.execute(
+            "SELECT count(*), coalesce(max(rowid), 0) FROM messages WHERE indexed = 0"
+        ).fetchone()
+        self._last_arrival = 0.0
+        # Readers waiting for the index: (the newest rowid they must see indexed, their future).
+        self._index_waiters: list[tuple[int, Future]] = []
+        self._index_timer: asyncio.Handle | None = None
         self.rules = self._load_rules()
         self.chaos = self._load_chaos()
         # The writer is an event loop thread: the SMTP server runs on this same loop, so storing
@@ -308,33 +358,30 @@ class Store:
         self._writer.start()
         self._retention_timer = None
         self.loop.call_soon_threadsafe(self._retention_tick)
+        self.loop.call_soon_threadsafe(self._schedule_indexing)
 
     @staticmethod
     def _migrate(connection: sqlite3.Connection) -> None:
         """Create the tables, and bring a database from an older version up to date:
         version 2 added the folder to the search index, version 3 compressed the sources,
-        version 4 made the index contentless. A change to how messages are parsed for the index
-        must bump the version too: taking a message out of a contentless index needs exactly the
-        values it went in with."""
+        version 4 made the index contentless, version 5 indexes after arrival. An index from
+        before version 4 is dropped, and every message is indexed again as if just arrived.
+        A change to how messages are parsed for the index must bump the version too: taking a
+        message out of a contentless index needs exactly the values it went in with."""
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
-        rebuild_index = version < 4 and "message_search" in tables
-        if rebuild_index:
+        reindex = version < 4 and "message_search" in tables
+        if reindex:
             connection.execute("DROP TABLE message_search")
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(messages)")}
+        if "messages" in tables and "indexed" not in columns:
+            connection.execute("ALTER TABLE messages ADD COLUMN indexed INTEGER NOT NULL DEFAULT 1")
         connection.executescript(SCHEMA)
         # Interrupted before the COMMIT below, the next start simply does it all again.
         connection.execute("BEGIN IMMEDIATE")
-        if rebuild_index:
-            rows = connection.execute(
-                "SELECT m.rowid, m.folder, m.envelope_from, m.envelope_to, s.raw"
-                " FROM messages m JOIN message_sources s ON s.rowid = m.rowid"
-            )
-            compressed = version >= 3
-            for rowid, folder, envelope_from, envelope_to, raw in rows.fetchall():
-                source = zlib.decompress(raw) if compressed else bytes(raw)
-                connection.execute(
-                    _INDEX_INSERT, (rowid, *_search_row(source, folder, envelope_from, envelope_to))
-                )
+        if reindex:
+            connection.execute("DELETE FROM recipients")
+            connection.execute("UPDATE messages SET indexed = 0")
         if version < 3 and "message_sources" in tables:
             sources = connection.execute("SELECT rowid, raw FROM message_sources").fetchall()
             connection.executemany(
@@ -405,6 +452,7 @@ class Store:
                     result = job(connection)
                 except Exception as error:  # handed to the waiting caller, not swallowed
                     connection.execute("ROLLBACK TO job" if isolate else "ROLLBACK")
+                    self._recount = True
                     outcomes.append((future, None, error))
                 else:
                     outcomes.append((future, result, None))
@@ -415,7 +463,12 @@ class Store:
         except sqlite3.Error as error:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
+            self._recount = True
             outcomes = [(future, None, error) for _, future in batch]
+        if self._recount:
+            # Only now, committed: a reader that sees a smaller backlog must find it so.
+            self._recount = False
+            self.backlog = connection.execute("SELECT count(*) FROM messages WHERE indexed = 0").fetchone()[0]
         for future, result, error in outcomes:
             if error is None:
                 future.set_result(result)
@@ -436,10 +489,74 @@ class Store:
             return self.version
 
     def _stop_loop(self) -> None:
-        if self._retention_timer is not None:
-            self._retention_timer.cancel()
+        for timer in (self._retention_timer, self._index_timer):
+            if timer is not None:
+                timer.cancel()
         self._flush()
+        self._release_index_waiters(None)
         self.loop.stop()
+
+    # Indexing (on the writer) --------------------------------------------------------------
+
+    def catch_up(self) -> None:
+        """Wait until every message acknowledged so far is indexed; readers call this first."""
+        if not self.backlog or self.closed:
+            return
+        future: Future[None] = Future()
+        self.loop.call_soon_threadsafe(self._wait_for_index, future)
+        future.result()
+
+    def _wait_for_index(self, future: Future) -> None:
+        if self.closed or not self.backlog:
+            future.set_result(None)
+            return
+        self._index_waiters.append((self._newest_arrival, future))
+        if self._index_timer is not None:
+            self._index_timer.cancel()
+        self._index_timer = self.loop.call_soon(self._index_tick)
+
+    def _schedule_indexing(self) -> None:
+        """Make sure an index pass is due; it waits for a quiet moment by itself."""
+        if self._index_timer is None and self.backlog:
+            self._index_timer = self.loop.call_later(INDEX_IDLE, self._index_tick)
+
+    def _index_tick(self) -> None:
+        self._index_timer = None
+        quiet_in = self._last_arrival + INDEX_IDLE - self.loop.time()
+        if quiet_in > 0 and not self._index_waiters:
+            # Mail is still arriving and nobody is reading: storing it comes first.
+            self._index_timer = self.loop.call_later(quiet_in, self._index_tick)
+            return
+        done: Future[int] = Future()
+        self._commit_batch(self._writer_connection, [(self._index_chunk, done)], notify=False)
+        if done.exception() is not None:
+            log.error("indexing stored messages failed: %s", done.exception())
+            self._release_index_waiters(done.exception())
+            self._index_timer = self.loop.call_later(RETENTION_INTERVAL, self._index_tick)
+            return
+        indexed_up_to = done.result()
+        still_waiting = []
+        for newest, future in self._index_waiters:
+            if self.backlog and newest > indexed_up_to:
+                still_waiting.append((newest, future))
+            else:
+                future.set_result(None)
+        self._index_waiters = still_waiting
+        if self.backlog:
+            # The next chunk after the callbacks already due: arrivals get their turn in between.
+            self._index_timer = self.loop.call_soon(self._index_tick)
+
+    def _index_chunk(self, connection: sqlite3.Connection) -> int:
+        self._recount = True
+        return _index_backlog(connection, INDEX_CHUNK)
+
+    def _release_index_waiters(self, error: BaseException | None) -> None:
+        waiting, self._index_waiters = self._index_waiters, []
+        for _, future in waiting:
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
 
     def close(self) -> None:
         if self.closed:
@@ -460,32 +577,44 @@ class Store:
     # Messages ------------------------------------------------------------------------------
 
     @staticmethod
-    def _prepare(delivery: Delivery, log: list[LogEntry]) -> tuple[list[_StoredCopy], list]:
-        """Parse and build the rows in the caller's thread, outside the write transaction."""
-        parsed = parse_message(delivery.raw) if delivery.folders else None
-        copies = [
-            _StoredCopy.prepare(delivery, parsed, folder, recipients)
+    def _arrivals(delivery: Delivery) -> list[_Arrival]:
+        raw = compress_source(delivery.raw) if delivery.folders else b""
+        return [
+            _Arrival(new_message_id(), folder, recipients, delivery.envelope_from, len(delivery.raw), raw)
             for folder, recipients in delivery.folders.items()
         ]
-        stored_as = {r: copy.id for copy in copies for r in copy.recipients}
-        return copies, [replace(e, message=stored_as.get(e.recipient, "")) for e in log]
 
-    def _store(self, copies: list[_StoredCopy], log: list[LogEntry]) -> "Future[list[str]]":
+    def deliver(self, delivery: Delivery, log: list[LogEntry]) -> "Future[list[str]]":
+        """Store one copy per folder, unparsed, plus the log lines; resolves to the new message
+        ids once committed. Indexing follows when mail stops arriving or someone reads."""
+        arrivals = self._arrivals(delivery)
+        stored_as = {r: arrival.id for arrival in arrivals for r in arrival.recipients}
+        log = [replace(entry, message=stored_as.get(entry.recipient, "")) for entry in log]
+
         def job(connection: sqlite3.Connection) -> list[str]:
-            for copy in copies:
-                copy.insert(connection)
+            for arrival in arrivals:
+                self._newest_arrival = arrival.insert(connection)
             self._insert_log(connection, log)
-            return [copy.id for copy in copies]
+            if arrivals:
+                self.backlog += len(arrivals)
+                self._last_arrival = self.loop.time()
+                self._schedule_indexing()
+            return [arrival.id for arrival in arrivals]
 
         return self.submit(job)
 
-    def deliver(self, delivery: Delivery, log: list[LogEntry]) -> "Future[list[str]]":
-        """Store one copy per folder plus the log lines; resolves to the new message ids."""
-        return self._store(*self._prepare(delivery, log))
-
     def deliver_many(self, deliveries: list[Delivery]) -> "Future[list[str]]":
-        """Bulk import without log lines: all parsed first, then stored in one transaction."""
-        return self._store([c for d in deliveries for c in self._prepare(d, [])[0]], [])
+        """Bulk import without log lines: stored and indexed in one transaction."""
+        arrivals = [arrival for delivery in deliveries for arrival in self._arrivals(delivery)]
+
+        def job(connection: sqlite3.Connection) -> list[str]:
+            for arrival in arrivals:
+                arrival.insert(connection)
+            _index_backlog(connection)
+            self._recount = True
+            return [arrival.id for arrival in arrivals]
+
+        return self.submit(job)
 
     @staticmethod
     def _insert_log(connection: sqlite3.Connection, entries: list[LogEntry]) -> None:
@@ -502,12 +631,12 @@ class Store:
     def clear_log(self) -> None:
         self.write(lambda connection: connection.execute("DELETE FROM delivery_log"))
 
-    @staticmethod
-    def _delete_rowids(connection: sqlite3.Connection, rowids: list[int]) -> int:
+    def _delete_rowids(self, connection: sqlite3.Connection, rowids: list[int]) -> int:
         if not rowids:
             return 0
         marks = ",".join("?" * len(rowids))
         _unindex(connection, rowids, marks)
+        self._recount = True
         for table, column in (
             ("messages", "rowid"),
             ("message_sources", "rowid"),
@@ -526,6 +655,7 @@ class Store:
                 for table in ("messages", "message_sources", "recipients"):
                     connection.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
                 connection.execute("INSERT INTO message_search (message_search) VALUES ('delete-all')")
+                self._recount = True
                 return deleted
             if ids is not None:
                 rows = connection.execute(
@@ -535,6 +665,8 @@ class Store:
             elif where.impossible:
                 rows = []
             else:
+                _index_backlog(connection)  # the filter must see every message
+                self._recount = True
                 source, params, rowid = self._source(connection, where)
                 rows = connection.execute(f"SELECT {rowid} {source}", params)  # noqa: S608
             rowids = [row[0] for row in rows]
@@ -592,6 +724,13 @@ class Store:
     # Reading -------------------------------------------------------------------------------
 
     @contextmanager
+    def _messages(self) -> Iterator[sqlite3.Connection]:
+        """A reader that sees every message acknowledged before it, parsed and indexed."""
+        self.catch_up()
+        with self.reader() as connection:
+            yield connection
+
+    @contextmanager
     def reader(self) -> Iterator[sqlite3.Connection]:
         try:
             connection = self._readers.get_nowait()
@@ -608,21 +747,21 @@ class Store:
 
     def counts(self) -> tuple[int, int]:
         """(all messages, unread messages)."""
-        with self.reader() as connection:
+        with self._messages() as connection:
             total = connection.execute("SELECT count(*) FROM messages").fetchone()[0]
             unread = connection.execute("SELECT count(*) FROM messages WHERE read = 0").fetchone()[0]
         return total, unread
 
     def tags(self) -> list[str]:
         """Tags in use, as Mailpit lists them; the spam folder is the one tag."""
-        with self.reader() as connection:
+        with self._messages() as connection:
             spam = connection.execute(
                 "SELECT EXISTS (SELECT 1 FROM messages WHERE folder = 'spam')"
             ).fetchone()[0]
         return ["spam"] if spam else []
 
     def folder_counts(self) -> dict[str, int]:
-        with self.reader() as connection:
+        with self._messages() as connection:
             rows = connection.execute("SELECT folder, count(*) FROM messages GROUP BY folder")
             return dict(rows.fetchall())
 
@@ -686,7 +825,7 @@ class Store:
         where = where or Filter()
         if where.impossible:
             return [], 0
-        with self.reader() as connection:
+        with self._messages() as connection:
             source, params, rowid = self._source(connection, where)
             rows = connection.execute(
                 f"SELECT {SUMMARY_COLUMNS} {source} ORDER BY {rowid} DESC LIMIT ? OFFSET ?",  # noqa: S608
@@ -697,7 +836,7 @@ class Store:
 
     def get(self, message_id: str) -> tuple[Summary, bytes] | None:
         """A message and its raw bytes by id; "latest" means the newest message."""
-        with self.reader() as connection:
+        with self._messages() as connection:
             if message_id == "latest":
                 condition, params = "1 ORDER BY m.rowid DESC LIMIT 1", ()
             else:

@@ -167,7 +167,7 @@ def test_server_sent_events_announce_new_mail_within_a_second(mailbox):
         connection.close()
 
 
-# How older versions kept the sources and the search index.
+# How older versions kept the sources and the search index; none had the indexed column.
 OLD_SCHEMAS = {
     0: (False, "CREATE VIRTUAL TABLE message_search USING fts5 (subject, sender, recipients, body)"),
     3: (
@@ -175,11 +175,12 @@ OLD_SCHEMAS = {
         "CREATE VIRTUAL TABLE message_search USING fts5 (subject, sender, recipients, body, folder,"
         " tokenize = 'unicode61 remove_diacritics 2')",
     ),
+    4: (True, None),
 }
 
 
 @pytest.mark.parametrize("version", sorted(OLD_SCHEMAS))
-def test_database_from_an_older_version_gets_a_contentless_search_index(tmp_path, version):
+def test_database_from_an_older_version_is_brought_up_to_date(tmp_path, version):
     import sqlite3
     import zlib
 
@@ -189,14 +190,18 @@ def test_database_from_an_older_version_gets_a_contentless_search_index(tmp_path
     store = Store(path)
     raw = make_message(subject="Vana kiri", text="arhiiv").as_bytes()
     store.deliver(Delivery(raw, "a@example.com", {"inbox": ["b@example.com"]}), []).result()
+    store.catch_up()
     store.close()
     compressed, index_table = OLD_SCHEMAS[version]
     with sqlite3.connect(path) as connection:
+        connection.execute("DROP INDEX messages_unindexed")
+        connection.execute("ALTER TABLE messages DROP COLUMN indexed")
         if not compressed:
             [(raw_stored,)] = connection.execute("SELECT raw FROM message_sources").fetchall()
             connection.execute("UPDATE message_sources SET raw = ?", (zlib.decompress(raw_stored),))
-        connection.execute("DROP TABLE message_search")
-        connection.execute(index_table)
+        if index_table:
+            connection.execute("DROP TABLE message_search")
+            connection.execute(index_table)
         connection.execute(f"PRAGMA user_version = {version}")
     connection.close()
     store = Store(path)

@@ -1,0 +1,154 @@
+"""Storing in two steps: a message is on disk when the client hears 250, and parsed into the
+list and the search index afterwards. Whatever the timing, a reader sees every message that was
+acknowledged before it asked, fully parsed."""
+
+import threading
+import time
+
+import pytest
+from mailbox_helpers import call, make_message, send
+
+from dev_mailbox import store as store_module
+from dev_mailbox.search import parse_query
+from dev_mailbox.server import Mailbox
+from dev_mailbox.store import Delivery, Store
+
+pytestmark = pytest.mark.smtp
+
+
+@pytest.fixture
+def no_idle_indexing(monkeypatch):
+    """Indexing only when someone reads: as if mail never stopped arriving."""
+    monkeypatch.setattr(store_module, "INDEX_IDLE", 3600.0)
+
+
+def deliver(store: Store, number: int) -> str:
+    raw = make_message(to=f"r{number}@example.com", subject=f"Kiri {number}", text=f"jõehobu n{number}")
+    [message_id] = store.deliver(
+        Delivery(raw.as_bytes(), "a@example.com", {"inbox": [f"r{number}@example.com"]}), []
+    ).result()
+    return message_id
+
+
+def test_a_reader_sees_acknowledged_mail_parsed_though_indexing_was_put_off(tmp_path, no_idle_indexing):
+    store = Store(tmp_path / "s.sqlite3")
+    try:
+        ids = [deliver(store, number) for number in range(3)]
+        assert store.backlog == 3  # stored, not parsed yet
+        found, matched = store.find(parse_query("jõehobu"))
+        assert matched == 3
+        assert [summary.id for summary in found] == ids[::-1]
+        assert [summary.subject for summary in found] == ["Kiri 2", "Kiri 1", "Kiri 0"]
+        assert found[0].to == [{"Name": "", "Address": "r2@example.com"}]
+        assert store.backlog == 0
+    finally:
+        store.close()
+
+
+def test_indexing_happens_by_itself_once_mail_stops_arriving(tmp_path):
+    store = Store(tmp_path / "s.sqlite3")
+    try:
+        deliver(store, 1)
+        deadline = time.monotonic() + 5
+        while store.backlog and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert store.backlog == 0
+    finally:
+        store.close()
+
+
+def test_a_restart_before_indexing_loses_nothing(tmp_path, no_idle_indexing):
+    path = tmp_path / "s.sqlite3"
+    store = Store(path)
+    message_id = deliver(store, 7)
+    store.close()  # acknowledged, never parsed
+    store = Store(path)
+    try:
+        assert store.backlog == 1
+        summary, raw = store.get(message_id)
+        assert (
+            summary.subject == "Kiri 7"
+            and raw == make_message(to="r7@example.com", subject="Kiri 7", text="jõehobu n7").as_bytes()
+        )
+        assert store.find(parse_query("to:r7@example.com"))[1] == 1
+    finally:
+        store.close()
+
+
+def test_deleting_mail_not_yet_indexed_keeps_the_index_right(tmp_path, no_idle_indexing):
+    store = Store(tmp_path / "s.sqlite3")
+    try:
+        first = deliver(store, 0)
+        store.find()  # the first one is now indexed
+        ids = [deliver(store, number) for number in (1, 2, 3)]
+        store.delete(ids=[first, ids[0]])  # one indexed, one not
+        assert store.backlog == 2
+        found, matched = store.find(parse_query("jõehobu"))
+        assert matched == 2 and {summary.subject for summary in found} == {"Kiri 2", "Kiri 3"}
+        deliver(store, 4)
+        assert store.delete(where=parse_query("n4")) == 1  # a search delete indexes first
+        store.delete()
+        assert store.backlog == 0
+        assert store.find(parse_query("jõehobu"))[1] == 0
+    finally:
+        store.close()
+
+
+def test_retention_of_mail_not_yet_indexed(tmp_path, no_idle_indexing):
+    store = Store(tmp_path / "s.sqlite3", max_messages=2)
+    try:
+        for number in range(5):
+            deliver(store, number)
+        deadline = time.monotonic() + 5  # retention runs every second on the writer
+        while store.backlog > 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        found, matched = store.find(parse_query("jõehobu"))
+        assert matched == 2 and [summary.subject for summary in found] == ["Kiri 4", "Kiri 3"]
+    finally:
+        store.close()
+
+
+def test_every_message_is_searchable_the_moment_it_is_acknowledged(mailbox):
+    """Senders in parallel, and after each 250 at once a search for that very message."""
+    misses: list[str] = []
+
+    def sender(worker: int) -> None:
+        for number in range(15):
+            subject = f"w{worker}x{number}"
+            send(mailbox, subject=subject)
+            status, body, _ = call(mailbox, "GET", f"/api/v1/search?query=subject:{subject}")
+            if status != 200 or body["messages_count"] != 1:
+                misses.append(subject)
+
+    workers = [threading.Thread(target=sender, args=(worker,)) for worker in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert misses == []
+    assert call(mailbox, "GET", "/api/v1/messages")[1]["total"] == 60
+
+
+def test_mail_is_acknowledged_while_a_large_backlog_is_indexed(tmp_path, no_idle_indexing):
+    """Indexing goes in chunks with arrivals in between, so a reader's catch-up does not hold
+    up arriving mail until it is over."""
+    mailbox = Mailbox(tmp_path / "m.sqlite3", smtp_port=0, http_port=0)
+    mailbox.start()
+    try:
+        raw = make_message(subject="Vana").as_bytes()
+        futures = [
+            mailbox.store.deliver(Delivery(raw, "a@example.com", {"inbox": ["b@example.com"]}), [])
+            for _ in range(3000)
+        ]
+        for future in futures:
+            future.result()
+        reader = threading.Thread(target=mailbox.store.find)
+        reader.start()
+        while not mailbox.store.backlog < 3000:  # the catch-up is under way
+            time.sleep(0.001)
+        send(mailbox, subject="Uus")
+        assert reader.is_alive(), "the new message waited for the whole backlog"
+        reader.join()
+        assert mailbox.store.find(parse_query("subject:uus"))[1] == 1
+    finally:
+        mailbox.stop()
