@@ -22,7 +22,7 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
-from benchmarks.report import write_section
+from benchmarks.report import quiet_servers, write_section
 from dev_mailbox.testing import MailboxHandle
 from webapp import create_app, isikukood
 from webapp.extensions import db
@@ -47,6 +47,7 @@ def _wait_readable(api_url: str, address: str) -> None:
 
 
 def main() -> None:
+    quiet_servers()
     with tempfile.TemporaryDirectory() as folder:
         mailbox = MailboxHandle(Path(folder) / "mailbox.sqlite3")
         mailbox.start()

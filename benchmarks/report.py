@@ -1,5 +1,6 @@
 """Write one benchmark's section into benchmarks/RESULTS.md, leaving the other sections as they are."""
 
+import logging
 import platform
 import re
 from datetime import UTC, datetime
@@ -22,3 +23,8 @@ def write_section(name: str, markdown: str) -> None:
     text = pattern.sub(lambda _: body, text) if pattern.search(text) else text + "\n" + body
     RESULTS.write_text(text, encoding="utf-8")
     print(body)
+
+
+def quiet_servers() -> None:
+    """No access log line per request from the servers under test: it would bury the figures."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -508,8 +508,15 @@ class Store:
         if not self.backlog or self.closed:
             return
         future: Future[None] = Future()
-        self.loop.call_soon_threadsafe(self._wait_for_index, future)
-        future.result()
+        try:
+            self.loop.call_soon_threadsafe(self._wait_for_index, future)
+        except RuntimeError:  # the store closed meanwhile
+            return
+        while not self.closed:  # closing stops the loop, which may then never answer
+            try:
+                return future.result(timeout=1.0)
+            except TimeoutError:
+                continue
 
     def _wait_for_index(self, future: Future) -> None:
         if self.closed or not self.backlog:
