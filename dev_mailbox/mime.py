@@ -11,11 +11,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from email.message import Message
+from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from html import unescape
 from html.parser import HTMLParser
 
 SNIPPET_LENGTH = 250
+# The standard parser recurses once per nested part, so a message nested a thousand deep would
+# exhaust the stack. With more multipart or message parts than this, only the headers are parsed
+# and the body is shown as text. The count depends on the bytes alone, so a source always parses
+# the same way (the contentless search index relies on that).
+MAX_NESTED_PARTS = 100
 _TEXT_LINK = re.compile(r"https?://[^\s<>\"'`]+", re.I)
 _LINK_TAIL = ".,;:!?)]}>'\""
 _TAGS = re.compile(r"<[^>]*>")
@@ -230,9 +236,17 @@ def _describe(part_id: str, part: Message) -> Part:
     )
 
 
+def _read(raw: bytes) -> tuple[Message, bool]:
+    """(the message, whether only its headers were parsed)."""
+    lowered = raw.lower()
+    if lowered.count(b"multipart/") + lowered.count(b"message/") > MAX_NESTED_PARTS:
+        return BytesParser(policy=RAW_HEADERS).parsebytes(raw, headersonly=True), True
+    return email.message_from_bytes(raw, policy=RAW_HEADERS), False
+
+
 def parse_message(raw: bytes) -> ParsedMessage:
     """Everything the inbox and the API show about one message; never raises on bad input."""
-    message = email.message_from_bytes(raw, policy=RAW_HEADERS)
+    message, headers_only = _read(raw)
     parsed = ParsedMessage(
         message_id=decode_words(message.get("Message-ID")).strip("<> "),
         subject=decode_words(message.get("Subject")),
@@ -247,6 +261,9 @@ def parse_message(raw: bytes) -> ParsedMessage:
     senders = _addresses(message, "From")
     if senders:
         parsed.sender = senders[0]
+    if headers_only:
+        parsed.text = clean_text(str(message.get_payload()))
+        return parsed
     for part_id, part in _leaves(message, ""):
         disposition = (part.get_content_disposition() or "").lower()
         content_type = part.get_content_type()
@@ -262,7 +279,9 @@ def parse_message(raw: bytes) -> ParsedMessage:
 
 def part_content(raw: bytes, part_id: str) -> tuple[Part, bytes] | None:
     """The decoded bytes of one attachment or inline part, or None when there is no such part."""
-    message = email.message_from_bytes(raw, policy=RAW_HEADERS)
+    message, headers_only = _read(raw)
+    if headers_only:
+        return None
     for leaf_id, part in _leaves(message, ""):
         if leaf_id == part_id:
             return _describe(leaf_id, part), _part_bytes(part)

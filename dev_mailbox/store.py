@@ -56,7 +56,8 @@ SEARCH_BODY_CHARS = 20_000
 SCHEMA_VERSION = 5
 SCHEMA = """
 -- indexed is 0 from arrival until the source is parsed into the columns from message_id to
--- snippet, the recipients and the search index.
+-- snippet, the recipients and the search index; 2 if parsing failed (listed with the envelope
+-- only, not in the search index).
 CREATE TABLE IF NOT EXISTS messages (
     rowid INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -292,7 +293,12 @@ def _index_backlog(connection: sqlite3.Connection, limit: int = -1) -> int:
         (limit,),
     ).fetchall()
     for rowid, folder, envelope_from, envelope_to, raw in rows:
-        parsed = _Parsed.derive(zlib.decompress(raw), folder, envelope_from, envelope_to)
+        try:
+            parsed = _Parsed.derive(zlib.decompress(raw), folder, envelope_from, envelope_to)
+        except Exception:  # a bug, not bad mail (mime never raises): keep it from blocking the rest
+            log.exception("message %s could not be indexed; it is listed with its envelope only", rowid)
+            connection.execute("UPDATE messages SET indexed = 2 WHERE rowid = ?", (rowid,))
+            continue
         connection.execute(
             "UPDATE messages SET message_id = ?, sender = ?, to_list = ?, cc_list = ?, bcc_list = ?,"
             " reply_to_list = ?, subject = ?, attachments = ?, snippet = ?, indexed = 1 WHERE rowid = ?",
@@ -374,9 +380,10 @@ class Store:
         message out of a contentless index needs exactly the values it went in with."""
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
-        reindex = version < 4 and "message_search" in tables
+        # Keyed on the messages table: a start interrupted after the DROP still rebuilds.
+        reindex = version < 4 and "messages" in tables
         if reindex:
-            connection.execute("DROP TABLE message_search")
+            connection.execute("DROP TABLE IF EXISTS message_search")
         columns = {row[1] for row in connection.execute("PRAGMA table_info(messages)")}
         if "messages" in tables and "indexed" not in columns:
             connection.execute("ALTER TABLE messages ADD COLUMN indexed INTEGER NOT NULL DEFAULT 1")
@@ -470,8 +477,13 @@ class Store:
             outcomes = [(future, None, error) for _, future in batch]
         if self._recount:
             # Only now, committed: a reader that sees a smaller backlog must find it so.
-            self._recount = False
-            self.backlog = connection.execute("SELECT count(*) FROM messages WHERE indexed = 0").fetchone()[0]
+            try:
+                self.backlog = connection.execute(
+                    "SELECT count(*) FROM messages WHERE indexed = 0"
+                ).fetchone()[0]
+                self._recount = False
+            except sqlite3.Error:
+                log.exception("counting the messages not indexed yet failed")
         for future, result, error in outcomes:
             if error is None:
                 future.set_result(result)
@@ -676,8 +688,9 @@ class Store:
             elif where.impossible:
                 rows = []
             else:
-                _index_backlog(connection)  # the filter must see every message
-                self._recount = True
+                if where.fts_terms or where.conditions:  # they need parsed data; a folder does not
+                    _index_backlog(connection)
+                    self._recount = True
                 source, params, rowid = self._source(connection, where)
                 rows = connection.execute(f"SELECT {rowid} {source}", params)  # noqa: S608
             rowids = [row[0] for row in rows]
@@ -838,8 +851,10 @@ class Store:
             return [], 0
         with self._messages() as connection:
             source, params, rowid = self._source(connection, where)
+            # Not parsed yet means it arrived after catch_up(): not shown until it is.
             rows = connection.execute(
-                f"SELECT {SUMMARY_COLUMNS} {source} ORDER BY {rowid} DESC LIMIT ? OFFSET ?",  # noqa: S608
+                f"SELECT {SUMMARY_COLUMNS} {source} AND m.indexed != 0"  # noqa: S608
+                f" ORDER BY {rowid} DESC LIMIT ? OFFSET ?",
                 [*params, limit, start],
             ).fetchall()
             matched = self._count(connection, where) if count else None
@@ -849,9 +864,9 @@ class Store:
         """A message and its raw bytes by id; "latest" means the newest message."""
         with self._messages() as connection:
             if message_id == "latest":
-                condition, params = "1 ORDER BY m.rowid DESC LIMIT 1", ()
+                condition, params = "m.indexed != 0 ORDER BY m.rowid DESC LIMIT 1", ()
             else:
-                condition, params = "m.id = ?", (message_id,)
+                condition, params = "m.id = ? AND m.indexed != 0", (message_id,)
             row = connection.execute(
                 f"SELECT {SUMMARY_COLUMNS}, s.raw FROM messages m"  # noqa: S608
                 f" JOIN message_sources s ON s.rowid = m.rowid WHERE {condition}",

@@ -152,6 +152,30 @@ def test_invalid_mime_is_stored_and_viewable(raw_session, mailbox, body):
     assert call(mailbox, "GET", "/api/v1/messages")[0] == 200
 
 
+def nested_parts(depth: int) -> bytes:
+    opening = b"".join(
+        f'Content-Type: multipart/mixed; boundary="b{level}"\r\n\r\n--b{level}\r\n'.encode()
+        for level in range(depth)
+    )
+    closing = b"".join(f"--b{level}--\r\n".encode() for level in reversed(range(depth)))
+    return b"Subject: Deep nest\r\n" + opening + b"Content-Type: text/plain\r\n\r\nsees\r\n" + closing
+
+
+def test_parts_nested_a_thousand_deep_are_shown_as_text(raw_session, mailbox):
+    """The standard parser would run out of stack; the mailbox shows the headers and the body
+    as text, and goes on indexing what comes after it."""
+    assert raw_session.transaction(nested_parts(1000)).startswith(b"250")
+    send(mailbox, subject="After")
+    deep = api_message(mailbox, mailbox.wait_for(subject="Deep nest", timeout=0).id)
+    assert deep["Subject"] == "Deep nest" and deep["Attachments"] == []
+    assert "boundary" in deep["Text"]
+    assert [m.subject for m in mailbox.messages()] == ["Deep nest", "After"]
+    assert call(mailbox, "GET", f"/message/{deep['ID']}")[0] == 200
+    # A hundred levels are still parsed as parts: the text is the innermost body.
+    assert raw_session.transaction(nested_parts(50)).startswith(b"250")
+    assert api_message(mailbox)["Text"].strip() == "sees"
+
+
 def test_thousand_recipients_one_message(mailbox):
     recipients = [f"parent{number}@example.com" for number in range(1000)]
     with smtplib.SMTP(mailbox.smtp_host, mailbox.smtp_port, timeout=30) as client:

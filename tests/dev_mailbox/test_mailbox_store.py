@@ -152,3 +152,50 @@ def test_mail_is_acknowledged_while_a_large_backlog_is_indexed(tmp_path, no_idle
         assert mailbox.store.find(parse_query("subject:uus"))[1] == 1
     finally:
         mailbox.stop()
+
+
+def test_mail_acknowledged_after_a_reader_caught_up_is_not_shown_half_stored(tmp_path, no_idle_indexing):
+    """A message can commit between a reader's catch-up and its query: it is left out, never
+    listed with its parsed fields still empty."""
+    store = Store(tmp_path / "s.sqlite3")
+    try:
+        deliver(store, 0)
+        caught_up = store.catch_up
+        numbers = iter(range(1, 10))
+
+        def catch_up_then_more_mail() -> None:
+            caught_up()
+            deliver(store, next(numbers))
+
+        store.catch_up = catch_up_then_more_mail
+        found, _ = store.find()  # "Kiri 1" commits just after the catch-up
+        latest = store.get("latest")  # this catch-up takes "Kiri 1"; "Kiri 2" comes after it
+        store.catch_up = caught_up
+        assert [summary.subject for summary in found] == ["Kiri 0"]
+        assert latest[0].subject == "Kiri 1"
+        assert [summary.subject for summary in store.find()[0]] == ["Kiri 2", "Kiri 1", "Kiri 0"]
+    finally:
+        store.close()
+
+
+def test_a_message_that_fails_to_parse_does_not_hold_up_the_rest(tmp_path, monkeypatch, no_idle_indexing):
+    derive = store_module._Parsed.derive
+
+    def fail_on_number_one(source, *args):
+        if b"Kiri 1" in source:
+            raise ValueError("a bug in parsing")
+        return derive(source, *args)
+
+    monkeypatch.setattr(store_module._Parsed, "derive", staticmethod(fail_on_number_one))
+    store = Store(tmp_path / "s.sqlite3")
+    try:
+        ids = [deliver(store, number) for number in range(3)]
+        found, matched = store.find()
+        assert matched == 3 and store.backlog == 0
+        assert [summary.subject for summary in found] == ["Kiri 2", "", "Kiri 0"]  # envelope only
+        assert found[1].envelope_to == ["r1@example.com"]
+        assert store.find(parse_query("jõehobu"))[1] == 2
+        store.delete(ids=[ids[1], ids[2]])  # the unparsed one never reached the search index
+        assert store.find(parse_query("jõehobu"))[1] == 1
+    finally:
+        store.close()
