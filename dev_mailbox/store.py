@@ -292,23 +292,25 @@ def _index_backlog(connection: sqlite3.Connection, limit: int = -1) -> int:
         f"{_SOURCES} WHERE m.indexed = 0 ORDER BY m.rowid LIMIT ?",  # noqa: S608 - fixed text
         (limit,),
     ).fetchall()
+    updates, recipients, words, failed = [], [], [], []
     for rowid, folder, envelope_from, envelope_to, raw in rows:
         try:
             parsed = _Parsed.derive(zlib.decompress(raw), folder, envelope_from, envelope_to)
         except Exception:  # a bug, not bad mail (mime never raises): keep it from blocking the rest
             log.exception("message %s could not be indexed; it is listed with its envelope only", rowid)
-            connection.execute("UPDATE messages SET indexed = 2 WHERE rowid = ?", (rowid,))
+            failed.append((rowid,))
             continue
-        connection.execute(
-            "UPDATE messages SET message_id = ?, sender = ?, to_list = ?, cc_list = ?, bcc_list = ?,"
-            " reply_to_list = ?, subject = ?, attachments = ?, snippet = ?, indexed = 1 WHERE rowid = ?",
-            (*parsed.columns, rowid),
-        )
-        connection.executemany(
-            "INSERT INTO recipients (address, message) VALUES (?, ?)",
-            [(address, rowid) for address in parsed.addresses],
-        )
-        connection.execute(_INDEX_INSERT, (rowid, *parsed.search_row))
+        updates.append((*parsed.columns, rowid))
+        recipients += [(address, rowid) for address in parsed.addresses]
+        words.append((rowid, *parsed.search_row))
+    connection.executemany(
+        "UPDATE messages SET message_id = ?, sender = ?, to_list = ?, cc_list = ?, bcc_list = ?,"
+        " reply_to_list = ?, subject = ?, attachments = ?, snippet = ?, indexed = 1 WHERE rowid = ?",
+        updates,
+    )
+    connection.executemany("INSERT INTO recipients (address, message) VALUES (?, ?)", recipients)
+    connection.executemany(_INDEX_INSERT, words)
+    connection.executemany("UPDATE messages SET indexed = 2 WHERE rowid = ?", failed)
     return rows[-1][0] if rows else 0
 
 
