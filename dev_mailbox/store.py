@@ -53,7 +53,7 @@ LOG_KEEP = 10_000
 IDLE_READERS = 4
 SEARCH_BODY_CHARS = 20_000
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 SCHEMA = """
 -- indexed is 0 from arrival until the source is parsed into the columns from message_id to
 -- snippet, the recipients and the search index; 2 if parsing failed (listed with the envelope
@@ -240,7 +240,11 @@ class _Parsed:
 
     columns: tuple
     addresses: list[str]
-    search_row: tuple
+    search_row: tuple  # empty when parsing failed: then only the envelope is known
+
+    @classmethod
+    def envelope_only(cls, envelope_to: str) -> "_Parsed":
+        return cls((), sorted({r.lower() for r in json.loads(envelope_to)}), ())
 
     @classmethod
     def derive(cls, source: bytes, folder: str, envelope_from: str, envelope_to: str) -> "_Parsed":
@@ -289,29 +293,60 @@ def _index_backlog(connection: sqlite3.Connection, limit: int = -1) -> int:
     """Parse the oldest messages not indexed yet (all of them with limit -1) into their columns,
     recipients and search words; the rowid of the last one done, 0 when there were none."""
     rows = connection.execute(
-        f"{_SOURCES} WHERE m.indexed = 0 ORDER BY m.rowid LIMIT ?",  # noqa: S608 - fixed text
+        "SELECT m.rowid, m.folder, m.envelope_from, m.envelope_to, s.raw FROM messages m"
+        " LEFT JOIN message_sources s ON s.rowid = m.rowid WHERE m.indexed = 0 ORDER BY m.rowid LIMIT ?",
         (limit,),
     ).fetchall()
-    updates, recipients, words, failed = [], [], [], []
+    parsed = []
     for rowid, folder, envelope_from, envelope_to, raw in rows:
         try:
-            parsed = _Parsed.derive(zlib.decompress(raw), folder, envelope_from, envelope_to)
+            parsed.append((rowid, _Parsed.derive(zlib.decompress(raw), folder, envelope_from, envelope_to)))
         except Exception:  # a bug, not bad mail (mime never raises): keep it from blocking the rest
-            log.exception("message %s could not be indexed; it is listed with its envelope only", rowid)
-            failed.append((rowid,))
-            continue
-        updates.append((*parsed.columns, rowid))
-        recipients += [(address, rowid) for address in parsed.addresses]
-        words.append((rowid, *parsed.search_row))
-    connection.executemany(
-        "UPDATE messages SET message_id = ?, sender = ?, to_list = ?, cc_list = ?, bcc_list = ?,"
-        " reply_to_list = ?, subject = ?, attachments = ?, snippet = ?, indexed = 1 WHERE rowid = ?",
-        updates,
-    )
-    connection.executemany("INSERT INTO recipients (address, message) VALUES (?, ?)", recipients)
-    connection.executemany(_INDEX_INSERT, words)
-    connection.executemany("UPDATE messages SET indexed = 2 WHERE rowid = ?", failed)
+            log.exception("message %s could not be parsed; it is listed with its envelope only", rowid)
+            parsed.append((rowid, _Parsed.envelope_only(envelope_to)))
+    _write_parsed(connection, parsed)
     return rows[-1][0] if rows else 0
+
+
+def _write_parsed(connection: sqlite3.Connection, parsed: list[tuple[int, _Parsed]]) -> None:
+    """Store what parsing gave, all in one go; should SQLite refuse that, one message at a time,
+    and a message that still cannot be written is marked failed (2), so that it cannot block
+    the others."""
+    connection.execute("SAVEPOINT parsed")
+    try:
+        connection.executemany(
+            "UPDATE messages SET message_id = ?, sender = ?, to_list = ?, cc_list = ?, bcc_list = ?,"
+            " reply_to_list = ?, subject = ?, attachments = ?, snippet = ?, indexed = 1 WHERE rowid = ?",
+            [(*found.columns, rowid) for rowid, found in parsed if found.search_row],
+        )
+        connection.executemany(
+            "UPDATE messages SET indexed = 2 WHERE rowid = ?",
+            [(rowid,) for rowid, found in parsed if not found.search_row],
+        )
+        connection.executemany(
+            "INSERT INTO recipients (address, message) VALUES (?, ?)",
+            [(address, rowid) for rowid, found in parsed for address in found.addresses],
+        )
+        connection.executemany(
+            _INDEX_INSERT, [(rowid, *found.search_row) for rowid, found in parsed if found.search_row]
+        )
+    except (sqlite3.Error, ValueError):  # ValueError: text that is not valid UTF-8, say
+        connection.execute("ROLLBACK TO parsed")
+        if len(parsed) > 1:
+            for one in parsed:
+                _write_parsed(connection, [one])
+        else:
+            [(rowid, _)] = parsed
+            log.exception("message %s could not be indexed; it is listed with its envelope only", rowid)
+            connection.execute("UPDATE messages SET indexed = 2 WHERE rowid = ?", (rowid,))
+    connection.execute("RELEASE parsed")
+
+
+def _forget_index(connection: sqlite3.Connection) -> None:
+    """Empty the search and recipient indexes and mark every message to be indexed again."""
+    connection.execute("INSERT INTO message_search (message_search) VALUES ('delete-all')")
+    connection.execute("DELETE FROM recipients")
+    connection.execute("UPDATE messages SET indexed = 0 WHERE indexed != 0")
 
 
 def _unindex(connection: sqlite3.Connection, rowids: list[int], marks: str) -> None:
@@ -366,24 +401,26 @@ class Store:
         # a message needs no hand-over of the GIL between threads after every SQLite call (with
         # a separate writer thread, those hand-overs dominated ingest time).
         self.loop = asyncio.new_event_loop()
-        self._writer = threading.Thread(target=self.loop.run_forever, name="mailbox", daemon=True)
+        self._writer = threading.Thread(target=self._run, name="mailbox", daemon=True)
         self._writer.start()
         self._retention_timer = None
         self.loop.call_soon_threadsafe(self._retention_tick)
-        self.loop.call_soon_threadsafe(self._schedule_indexing)
+        if self.backlog:
+            self.loop.call_soon_threadsafe(self._schedule_indexing)
 
     @staticmethod
     def _migrate(connection: sqlite3.Connection) -> None:
         """Create the tables, and bring a database from an older version up to date:
         version 2 added the folder to the search index, version 3 compressed the sources,
-        version 4 made the index contentless, version 5 indexes after arrival. An index from
-        before version 4 is dropped, and every message is indexed again as if just arrived.
-        A change to how messages are parsed for the index must bump the version too: taking a
-        message out of a contentless index needs exactly the values it went in with."""
+        version 4 made the index contentless, version 5 indexes after arrival, version 6 parses
+        parts nested over 100 deep as text. An index from before version 6 is dropped, and every
+        message is indexed again as if just arrived. A change to how messages are parsed for the
+        index must bump the version too: taking a message out of a contentless index needs
+        exactly the values it went in with."""
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
         # Keyed on the messages table: a start interrupted after the DROP still rebuilds.
-        reindex = version < 4 and "messages" in tables
+        reindex = version < 6 and "messages" in tables
         if reindex:
             connection.execute("DROP TABLE IF EXISTS message_search")
         columns = {row[1] for row in connection.execute("PRAGMA table_info(messages)")}
@@ -393,8 +430,7 @@ class Store:
         # Interrupted before the COMMIT below, the next start simply does it all again.
         connection.execute("BEGIN IMMEDIATE")
         if reindex:
-            connection.execute("DELETE FROM recipients")
-            connection.execute("UPDATE messages SET indexed = 0")
+            _forget_index(connection)
         if version < 3 and "message_sources" in tables:
             sources = connection.execute("SELECT rowid, raw FROM message_sources").fetchall()
             connection.executemany(
@@ -423,7 +459,10 @@ class Store:
         elif threading.current_thread() is self._writer:
             self._enqueue(job, future)
         else:
-            self.loop.call_soon_threadsafe(self._enqueue, job, future)
+            try:
+                self.loop.call_soon_threadsafe(self._enqueue, job, future)
+            except RuntimeError:  # closed meanwhile
+                future.set_exception(RuntimeError("the mailbox store is closed"))
         return future
 
     def write(self, job: Callable[[sqlite3.Connection], T]) -> T:
@@ -443,6 +482,8 @@ class Store:
     def _retention_tick(self) -> None:
         retention: Future[int] = Future()
         self._commit_batch(self._writer_connection, [(self._enforce_retention, retention)], False)
+        if retention.exception() is not None:
+            log.error("enforcing retention failed: %s", retention.exception())
         deleted = retention.result() if retention.exception() is None else 0
         if deleted:
             self._notify()
@@ -451,6 +492,11 @@ class Store:
         self._retention_timer = self.loop.call_later(delay, self._retention_tick)
 
     def _commit_batch(self, connection: sqlite3.Connection, batch: list, notify: bool = True) -> None:
+        # A job whose caller gave up before it ran (an SMTP client gone) is not done at all:
+        # the client had no 250, so it will send again.
+        batch = [(job, future) for job, future in batch if future.set_running_or_notify_cancel()]
+        if not batch:
+            return
         outcomes: list[tuple[Future, Any, BaseException | None]] = []
         try:
             connection.execute("BEGIN IMMEDIATE")
@@ -507,6 +553,13 @@ class Store:
             self._changed.wait_for(lambda: self.version != since or self.closed, timeout)
             return self.version
 
+    def _run(self) -> None:
+        self.loop.run_forever()
+        # Writes handed over while the loop was stopping are done now, not left waiting.
+        self.loop.call_soon(self.loop.stop)
+        self.loop.run_forever()
+        self._flush()
+
     def _stop_loop(self) -> None:
         for timer in (self._retention_timer, self._index_timer):
             if timer is not None:
@@ -543,7 +596,7 @@ class Store:
 
     def _schedule_indexing(self) -> None:
         """Make sure an index pass is due; it waits for a quiet moment by itself."""
-        if self._index_timer is None and self.backlog:
+        if self._index_timer is None:
             self._index_timer = self.loop.call_later(INDEX_IDLE, self._index_tick)
 
     def _index_tick(self) -> None:
@@ -561,6 +614,9 @@ class Store:
             self._index_timer = self.loop.call_later(RETENTION_INTERVAL, self._index_tick)
             return
         indexed_up_to = done.result()
+        if not indexed_up_to:  # nothing was left to index
+            self._release_index_waiters(None)
+            return
         still_waiting = []
         for newest, future in self._index_waiters:
             if self.backlog and newest > indexed_up_to:
@@ -660,7 +716,13 @@ class Store:
         if not rowids:
             return 0
         marks = ",".join("?" * len(rowids))
-        _unindex(connection, rowids, marks)
+        try:
+            _unindex(connection, rowids, marks)
+        except sqlite3.DatabaseError:
+            # Only if parsing changed without a new schema version: start the index afresh.
+            log.exception("the search index is out of step with the messages; indexing them again")
+            _forget_index(connection)
+            self._schedule_indexing()
         self._recount = True
         for table, column in (
             ("messages", "rowid"),
@@ -693,7 +755,7 @@ class Store:
                 if where.fts_terms or where.conditions:  # they need parsed data; a folder does not
                     _index_backlog(connection)
                     self._recount = True
-                source, params, rowid = self._source(connection, where)
+                source, params, rowid = self._source(connection, where, shown=False)
                 rows = connection.execute(f"SELECT {rowid} {source}", params)  # noqa: S608
             rowids = [row[0] for row in rows]
             deleted = 0
@@ -751,10 +813,22 @@ class Store:
 
     @contextmanager
     def _messages(self) -> Iterator[sqlite3.Connection]:
-        """A reader that sees every message acknowledged before it, parsed and indexed."""
+        """A reader that sees every message acknowledged before it, parsed and indexed, all its
+        queries in one snapshot. Mail that arrived after the catch-up is left out by _shown()."""
         self.catch_up()
         with self.reader() as connection:
-            yield connection
+            connection.execute("BEGIN")
+            try:
+                yield connection
+            finally:
+                connection.execute("ROLLBACK")  # it only read
+
+    @staticmethod
+    def _shown(connection: sqlite3.Connection, column: str = "rowid") -> tuple[str, list]:
+        """(condition, parameters) leaving out messages from the first not indexed yet on: they
+        arrived after this reader caught up (indexing goes oldest first)."""
+        first = connection.execute("SELECT min(rowid) FROM messages WHERE indexed = 0").fetchone()[0]
+        return ("1", []) if first is None else (f"{column} < ?", [first])
 
     @contextmanager
     def reader(self) -> Iterator[sqlite3.Connection]:
@@ -774,30 +848,47 @@ class Store:
     def counts(self) -> tuple[int, int]:
         """(all messages, unread messages)."""
         with self._messages() as connection:
-            total = connection.execute("SELECT count(*) FROM messages").fetchone()[0]
-            unread = connection.execute("SELECT count(*) FROM messages WHERE read = 0").fetchone()[0]
-        return total, unread
+            shown, params = self._shown(connection)
+            total = connection.execute(f"SELECT count(*) FROM messages WHERE {shown}", params)  # noqa: S608
+            unread = connection.execute(
+                f"SELECT count(*) FROM messages WHERE read = 0 AND {shown}",  # noqa: S608
+                params,
+            )
+            return total.fetchone()[0], unread.fetchone()[0]
 
     def tags(self) -> list[str]:
         """Tags in use, as Mailpit lists them; the spam folder is the one tag."""
         with self._messages() as connection:
+            shown, params = self._shown(connection)
             spam = connection.execute(
-                "SELECT EXISTS (SELECT 1 FROM messages WHERE folder = 'spam')"
+                f"SELECT EXISTS (SELECT 1 FROM messages WHERE folder = 'spam' AND {shown})",  # noqa: S608
+                params,
             ).fetchone()[0]
         return ["spam"] if spam else []
 
     def folder_counts(self) -> dict[str, int]:
         with self._messages() as connection:
-            rows = connection.execute("SELECT folder, count(*) FROM messages GROUP BY folder")
+            shown, params = self._shown(connection)
+            rows = connection.execute(
+                f"SELECT folder, count(*) FROM messages WHERE {shown} GROUP BY folder",  # noqa: S608
+                params,
+            )
             return dict(rows.fetchall())
 
-    @staticmethod
-    def _rowid_window(connection: sqlite3.Connection, where: Filter) -> tuple[list[str], list]:
-        """Dates as a rowid range (rowids follow arrival order, and the FTS index can seek
-        them): (conditions on `rowid`, their parameters); none without dates, so that counting
-        can use a small index instead of the table."""
+    @classmethod
+    def _rowid_window(
+        cls, connection: sqlite3.Connection, where: Filter, shown: bool
+    ) -> tuple[list[str], list]:
+        """Dates, and for a reader the messages it may see (`_shown`), as a rowid range (rowids
+        follow arrival order, and the FTS index can seek them): (conditions on `rowid`, their
+        parameters); usually none without dates, so that counting can use a small index."""
         conditions: list[str] = []
         params: list = []
+        if shown:
+            condition, bound = cls._shown(connection)
+            if bound:
+                conditions.append(condition)
+                params += bound
         if where.after is not None:
             row = connection.execute(
                 "SELECT rowid FROM messages WHERE created >= ? ORDER BY created LIMIT 1",
@@ -814,14 +905,17 @@ class Store:
             params.append(row[0] if row else 0)
         return conditions, params
 
-    def _source(self, connection: sqlite3.Connection, where: Filter) -> tuple[str, list, str]:
-        """(FROM ... WHERE ..., its parameters, the rowid column) for a filter.
+    def _source(
+        self, connection: sqlite3.Connection, where: Filter, shown: bool = True
+    ) -> tuple[str, list, str]:
+        """(FROM ... WHERE ..., its parameters, the rowid column) for a filter; `shown`: only
+        what a reader may see (a deletion takes messages not indexed yet too).
 
         With search terms the FTS index is the outer loop (CROSS JOIN keeps SQLite from turning
         it around, which is orders of magnitude slower): it yields matches newest first, so a
         page stops early. Without terms the messages table and its indexes answer alone.
         """
-        window, params = self._rowid_window(connection, where)
+        window, params = self._rowid_window(connection, where, shown)
         table = "s" if where.fts_terms else "m"
         conditions = [f"{table}.{condition}" for condition in window] + where.conditions
         params += where.params
@@ -853,10 +947,8 @@ class Store:
             return [], 0
         with self._messages() as connection:
             source, params, rowid = self._source(connection, where)
-            # Not parsed yet means it arrived after catch_up(): not shown until it is.
             rows = connection.execute(
-                f"SELECT {SUMMARY_COLUMNS} {source} AND m.indexed != 0"  # noqa: S608
-                f" ORDER BY {rowid} DESC LIMIT ? OFFSET ?",
+                f"SELECT {SUMMARY_COLUMNS} {source} ORDER BY {rowid} DESC LIMIT ? OFFSET ?",  # noqa: S608
                 [*params, limit, start],
             ).fetchall()
             matched = self._count(connection, where) if count else None
@@ -865,10 +957,11 @@ class Store:
     def get(self, message_id: str) -> tuple[Summary, bytes] | None:
         """A message and its raw bytes by id; "latest" means the newest message."""
         with self._messages() as connection:
+            shown, params = self._shown(connection, "m.rowid")
             if message_id == "latest":
-                condition, params = "m.indexed != 0 ORDER BY m.rowid DESC LIMIT 1", ()
+                condition = f"{shown} ORDER BY m.rowid DESC LIMIT 1"
             else:
-                condition, params = "m.id = ? AND m.indexed != 0", (message_id,)
+                condition, params = f"m.id = ? AND {shown}", [message_id, *params]
             row = connection.execute(
                 f"SELECT {SUMMARY_COLUMNS}, s.raw FROM messages m"  # noqa: S608
                 f" JOIN message_sources s ON s.rowid = m.rowid WHERE {condition}",

@@ -167,15 +167,17 @@ def test_server_sent_events_announce_new_mail_within_a_second(mailbox):
         connection.close()
 
 
-# How older versions kept the sources and the search index; none had the indexed column.
+# How older versions kept the sources, the search index and whether indexing came after arrival.
 OLD_SCHEMAS = {
-    0: (False, "CREATE VIRTUAL TABLE message_search USING fts5 (subject, sender, recipients, body)"),
+    0: (False, "CREATE VIRTUAL TABLE message_search USING fts5 (subject, sender, recipients, body)", False),
     3: (
         True,
         "CREATE VIRTUAL TABLE message_search USING fts5 (subject, sender, recipients, body, folder,"
         " tokenize = 'unicode61 remove_diacritics 2')",
+        False,
     ),
-    4: (True, None),
+    4: (True, None, False),
+    5: (True, None, True),
 }
 
 
@@ -192,10 +194,11 @@ def test_database_from_an_older_version_is_brought_up_to_date(tmp_path, version)
     store.deliver(Delivery(raw, "a@example.com", {"inbox": ["b@example.com"]}), []).result()
     store.catch_up()
     store.close()
-    compressed, index_table = OLD_SCHEMAS[version]
+    compressed, index_table, indexed_column = OLD_SCHEMAS[version]
     with sqlite3.connect(path) as connection:
-        connection.execute("DROP INDEX messages_unindexed")
-        connection.execute("ALTER TABLE messages DROP COLUMN indexed")
+        if not indexed_column:
+            connection.execute("DROP INDEX messages_unindexed")
+            connection.execute("ALTER TABLE messages DROP COLUMN indexed")
         if not compressed:
             [(raw_stored,)] = connection.execute("SELECT raw FROM message_sources").fetchall()
             connection.execute("UPDATE message_sources SET raw = ?", (zlib.decompress(raw_stored),))

@@ -2,8 +2,10 @@
 list and the search index afterwards. Whatever the timing, a reader sees every message that was
 acknowledged before it asked, fully parsed."""
 
+import sqlite3
 import threading
 import time
+from concurrent.futures import Future
 
 import pytest
 from mailbox_helpers import call, make_message, send
@@ -144,8 +146,10 @@ def test_mail_is_acknowledged_while_a_large_backlog_is_indexed(tmp_path, no_idle
             future.result()
         reader = threading.Thread(target=mailbox.store.find)
         reader.start()
-        while not mailbox.store.backlog < 3000:  # the catch-up is under way
+        deadline = time.monotonic() + 30
+        while mailbox.store.backlog == 3000 and time.monotonic() < deadline:
             time.sleep(0.001)
+        assert mailbox.store.backlog < 3000, "the catch-up did not start"
         send(mailbox, subject="Uus")
         assert reader.is_alive(), "the new message waited for the whole backlog"
         reader.join()
@@ -168,12 +172,14 @@ def test_mail_acknowledged_after_a_reader_caught_up_is_not_shown_half_stored(tmp
             deliver(store, next(numbers))
 
         store.catch_up = catch_up_then_more_mail
-        found, _ = store.find()  # "Kiri 1" commits just after the catch-up
+        found, matched = store.find(parse_query("is:unread"))  # "Kiri 1" commits just after the catch-up
         latest = store.get("latest")  # this catch-up takes "Kiri 1"; "Kiri 2" comes after it
+        counts, folders = store.counts(), store.folder_counts()  # "Kiri 3", "Kiri 4" come after
         store.catch_up = caught_up
-        assert [summary.subject for summary in found] == ["Kiri 0"]
+        assert [summary.subject for summary in found] == ["Kiri 0"] and matched == 1
         assert latest[0].subject == "Kiri 1"
-        assert [summary.subject for summary in store.find()[0]] == ["Kiri 2", "Kiri 1", "Kiri 0"]
+        assert counts == (3, 3) and folders == {"inbox": 4}
+        assert [summary.subject for summary in store.find()[0]] == [f"Kiri {n}" for n in (4, 3, 2, 1, 0)]
     finally:
         store.close()
 
@@ -199,3 +205,86 @@ def test_a_message_that_fails_to_parse_does_not_hold_up_the_rest(tmp_path, monke
         assert store.find(parse_query("jõehobu"))[1] == 1
     finally:
         store.close()
+
+
+def test_a_message_sqlite_refuses_to_index_does_not_hold_up_the_rest(tmp_path, monkeypatch, no_idle_indexing):
+    """The chunk is written again one message at a time; only the refused one is marked."""
+    derive = store_module._Parsed.derive
+
+    def unstorable_subject_for_one(source, *args):
+        parsed = derive(source, *args)
+        if b"Kiri 1" in source:  # a lone surrogate: SQLite cannot take it as UTF-8
+            return store_module._Parsed(parsed.columns, parsed.addresses, ("\ud800", *parsed.search_row[1:]))
+        return parsed
+
+    monkeypatch.setattr(store_module._Parsed, "derive", staticmethod(unstorable_subject_for_one))
+    store = Store(tmp_path / "s.sqlite3")
+    try:
+        for number in range(3):
+            deliver(store, number)
+        found, matched = store.find()
+        assert matched == 3 and store.backlog == 0
+        assert [summary.subject for summary in found] == ["Kiri 2", "", "Kiri 0"]
+        assert store.find(parse_query("jõehobu"))[1] == 2
+    finally:
+        store.close()
+
+
+def test_a_job_whose_caller_gave_up_is_not_done(tmp_path):
+    """An SMTP client that hangs up before its 250 gets its store future cancelled: the message
+    is not stored (it will be sent again), and the rest of the batch is unaffected."""
+    store = Store(tmp_path / "s.sqlite3")
+    ran: list[str] = []
+    futures = {}
+
+    def on_the_writer() -> None:  # all before the batch is flushed, so the order is certain
+        futures["gone"] = store.submit(lambda connection: ran.append("gone"))
+        futures["gone"].cancel()
+        futures["kept"] = store.submit(lambda connection: ran.append("kept") or "done")
+
+    try:
+        store.loop.call_soon_threadsafe(on_the_writer)
+        deadline = time.monotonic() + 10
+        while "kept" not in futures and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert futures["kept"].result(timeout=10) == "done"
+        assert futures["gone"].cancelled() and ran == ["kept"]
+    finally:
+        store.close()
+
+
+def test_an_index_out_of_step_is_rebuilt_instead_of_failing_every_deletion(tmp_path, monkeypatch):
+    store = Store(tmp_path / "s.sqlite3")
+    try:
+        ids = [deliver(store, number) for number in range(3)]
+        store.catch_up()
+
+        def out_of_step(*args):
+            raise sqlite3.DatabaseError("database disk image is malformed")
+
+        monkeypatch.setattr(store_module, "_unindex", out_of_step)
+        assert store.delete(ids=[ids[0]]) == 1
+        monkeypatch.undo()
+        found, matched = store.find(parse_query("jõehobu"))
+        assert matched == 2 and [summary.subject for summary in found] == ["Kiri 2", "Kiri 1"]
+        assert store.find(parse_query("to:r1@example.com"))[1] == 1
+    finally:
+        store.close()
+
+
+def test_a_write_handed_over_while_the_store_closes_is_still_done(tmp_path):
+    """A web thread can pass the closed check just before close() and hand its write to the
+    loop just after the loop was told to stop: the write is done, not left waiting forever."""
+    store = Store(tmp_path / "s.sqlite3")
+    gate = threading.Event()
+    store.loop.call_soon_threadsafe(gate.wait, 10)  # keeps the writer busy meanwhile
+    closer = threading.Thread(target=store.close)
+    closer.start()
+    deadline = time.monotonic() + 10
+    while not store.closed and time.monotonic() < deadline:
+        time.sleep(0.001)
+    late: Future[str] = Future()
+    store.loop.call_soon_threadsafe(store._enqueue, lambda connection: "done", late)
+    gate.set()
+    closer.join(timeout=10)
+    assert late.result(timeout=10) == "done"
