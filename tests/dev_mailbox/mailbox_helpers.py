@@ -46,3 +46,16 @@ def call(mailbox, method: str, path: str, body: bytes | dict | list | None = Non
     if response.headers.get_content_type() == "application/json":
         return response.status, json.loads(payload), response.headers
     return response.status, payload, response.headers
+
+
+def nested_parts(depth: int, kind: str = "mixed", subject: str = "pesa") -> bytes:
+    """A message of multipart/`kind` parts nested `depth` deep around one text part, "sees".
+    In a digest each part has no headers of its own, so it is a whole message: a level more."""
+    headerless = b"\r\n" if kind == "digest" else b""
+    opening = b"".join(
+        f'Content-Type: multipart/{kind}; boundary="b{level}"\r\n\r\n--b{level}\r\n'.encode() + headerless
+        for level in range(depth)
+    )
+    closing = b"".join(headerless + f"--b{level}--\r\n".encode() for level in reversed(range(depth)))
+    head = f"Subject: {subject}\r\n".encode()
+    return head + opening + b"Content-Type: text/plain\r\n\r\nsees\r\n" + closing

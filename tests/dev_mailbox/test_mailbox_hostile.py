@@ -5,7 +5,7 @@ import socket
 import time
 
 import pytest
-from mailbox_helpers import call, make_message, send
+from mailbox_helpers import call, make_message, nested_parts, send
 
 from dev_mailbox.testing import MailboxHandle
 
@@ -152,19 +152,10 @@ def test_invalid_mime_is_stored_and_viewable(raw_session, mailbox, body):
     assert call(mailbox, "GET", "/api/v1/messages")[0] == 200
 
 
-def nested_parts(depth: int) -> bytes:
-    opening = b"".join(
-        f'Content-Type: multipart/mixed; boundary="b{level}"\r\n\r\n--b{level}\r\n'.encode()
-        for level in range(depth)
-    )
-    closing = b"".join(f"--b{level}--\r\n".encode() for level in reversed(range(depth)))
-    return b"Subject: Deep nest\r\n" + opening + b"Content-Type: text/plain\r\n\r\nsees\r\n" + closing
-
-
 def test_parts_nested_a_thousand_deep_are_shown_as_text(raw_session, mailbox):
     """The standard parser would run out of stack; the mailbox shows the headers and the body
     as text, and goes on indexing what comes after it."""
-    assert raw_session.transaction(nested_parts(1000)).startswith(b"250")
+    assert raw_session.transaction(nested_parts(1000, subject="Deep nest")).startswith(b"250")
     send(mailbox, subject="After")
     deep = api_message(mailbox, mailbox.wait_for(subject="Deep nest", timeout=0).id)
     assert deep["Subject"] == "Deep nest" and deep["Attachments"] == []

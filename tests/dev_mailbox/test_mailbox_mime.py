@@ -4,17 +4,9 @@ and parses the same source the same way wherever it is called from."""
 import sys
 
 import pytest
+from mailbox_helpers import nested_parts
 
 from dev_mailbox.mime import MAX_NESTED_PARTS, parse_message
-
-
-def nested(depth: int, kind: str = "mixed") -> bytes:
-    opening = b"".join(
-        f'Content-Type: multipart/{kind}; boundary="b{level}"\r\n\r\n--b{level}\r\n'.encode()
-        for level in range(depth)
-    )
-    closing = b"".join(f"--b{level}--\r\n".encode() for level in reversed(range(depth)))
-    return b"Subject: pesa\r\n" + opening + b"Content-Type: text/plain\r\n\r\nsees\r\n" + closing
 
 
 def at_stack_depth(frames: int, call):
@@ -23,19 +15,9 @@ def at_stack_depth(frames: int, call):
 
 
 def test_parts_nested_up_to_the_limit_are_parsed_beyond_it_shown_as_text():
-    assert parse_message(nested(MAX_NESTED_PARTS)).text.strip() == "sees"
-    beyond = parse_message(nested(MAX_NESTED_PARTS + 1))
+    assert parse_message(nested_parts(MAX_NESTED_PARTS)).text.strip() == "sees"
+    beyond = parse_message(nested_parts(MAX_NESTED_PARTS + 1))
     assert beyond.subject == "pesa" and "--b0" in beyond.text and beyond.parts == []
-
-
-def nested_digests(depth: int) -> bytes:
-    """Digests in digests: a part with no headers of its own is a whole message (one more level)."""
-    opening = b"".join(
-        f'Content-Type: multipart/digest; boundary="d{level}"\r\n\r\n--d{level}\r\n\r\n'.encode()
-        for level in range(depth)
-    )
-    closing = b"".join(f"\r\n--d{level}--\r\n".encode() for level in reversed(range(depth)))
-    return b"Subject: pesa\r\n" + opening + b"Content-Type: text/plain\r\n\r\nsees\r\n" + closing
 
 
 def messages_in_messages(depth: int) -> bytes:
@@ -44,7 +26,11 @@ def messages_in_messages(depth: int) -> bytes:
 
 @pytest.mark.parametrize(
     "source",
-    [nested(MAX_NESTED_PARTS), nested_digests(MAX_NESTED_PARTS // 2), messages_in_messages(MAX_NESTED_PARTS)],
+    [
+        nested_parts(MAX_NESTED_PARTS),
+        nested_parts(MAX_NESTED_PARTS // 2, "digest"),
+        messages_in_messages(MAX_NESTED_PARTS),
+    ],
     ids=["multipart", "digests", "messages"],
 )
 def test_the_deepest_parse_allowed_fits_in_the_stack_of_a_busy_thread(source):
