@@ -32,15 +32,17 @@ def send_email(
 ) -> OutboxMessage:
     """Render `templates/email/<template>.{txt,html}` in `locale` and add it to the outbox.
 
-    `subject` is a lazy string, so it is translated here, in the recipient's language. Nothing is
-    sent now: the caller's commit makes the e-mail and the change that caused it durable together.
+    `subject` is a lazy string, so it is translated here, in the recipient's language; the
+    school's name follows it in every subject. Nothing is sent now: the caller's commit makes the
+    e-mail and the change that caused it durable together.
     """
     with force_locale(locale):
+        subject = f"{subject} – {current_app.config['SCHOOL_NAME']}"
         message = OutboxMessage(
             recipient=recipient,
-            subject=str(subject),
+            subject=subject,
             text_body=render_template(f"email/{template}.txt", **context),
-            html_body=render_template(f"email/{template}.html", subject=str(subject), **context),
+            html_body=render_template(f"email/{template}.html", subject=subject, **context),
             message_id=make_msgid(domain=urlsplit(current_app.config["BASE_URL"]).hostname),
             link_token=link_token,
         )

@@ -39,7 +39,7 @@ def send_application_link(email: str, child_personal_code: str, locale: str, lim
     send_email(
         email,
         "apply_link",
-        _l("Your link to the account application – %(school)s", school=current_app.config["SCHOOL_NAME"]),
+        _l("Your link to the account application"),
         locale,
         link_token=token,
         link=external_url("apply.application_form", token=secret),

@@ -16,10 +16,7 @@ from webapp.rendering import external_url
 LINKS_PER_ACCOUNT_PER_HOUR = 3
 
 # Lazy, so that send_email translates them into the parent's language, not the current page's.
-SUBJECTS = {
-    "login_link": lambda school: _l("Your login link – %(school)s", school=school),
-    "approved": lambda school: _l("Your account is ready – %(school)s", school=school),
-}
+SUBJECTS = {"login_link": _l("Your login link"), "approved": _l("Your account is ready")}
 
 
 def _recent_links(parent: Parent) -> int:
@@ -44,7 +41,7 @@ def send_login_link(parent: Parent, template: str = "login_link", limited: bool 
     send_email(
         parent.email,
         template,
-        SUBJECTS[template](current_app.config["SCHOOL_NAME"]),
+        SUBJECTS[template],
         parent.locale,
         link_token=token,
         parent=parent,

@@ -3,7 +3,6 @@ replaces the old one; the old address is told of the change."""
 
 from datetime import timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from webapp import bounces, changes, tokens
@@ -20,11 +19,10 @@ def request_change(parent: Parent, new_email: str) -> None:
     secret, token = tokens.issue(
         tokens.Purpose.EMAIL_CHANGE, new_email, CONFIRM_WITHIN, parent.locale, parent_id=parent.id
     )
-    school = current_app.config["SCHOOL_NAME"]
     send_email(
         new_email,
         "email_change",
-        _l("Confirm your new e-mail address – %(school)s", school=school),
+        _l("Confirm your new e-mail address"),
         parent.locale,
         link_token=token,
         parent=parent,
@@ -42,7 +40,7 @@ def confirm_change(token: LinkToken) -> Parent:
     send_email(
         old_email,
         "email_changed",
-        _l("Your e-mail address was changed – %(school)s", school=current_app.config["SCHOOL_NAME"]),
+        _l("Your e-mail address was changed"),
         parent.locale,
         parent=parent,
         new_email=token.email,

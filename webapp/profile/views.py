@@ -55,7 +55,7 @@ def _save_password(password: str) -> None:
     send_email(
         parent.email,
         "password_changed",
-        _l("Your password was changed – %(school)s", school=current_app.config["SCHOOL_NAME"]),
+        _l("Your password was changed"),
         parent.locale,
         parent=parent,
     )

@@ -1,7 +1,6 @@
 """Approve or reject an application: once, atomically, recorded with who and when."""
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from webapp.auth.links import find_parent, send_login_link
@@ -76,7 +75,7 @@ def reject(application: Application, staff: Staff, reason: str) -> None:
     send_email(
         application.email,
         "rejected",
-        _l("Your application was not approved – %(school)s", school=current_app.config["SCHOOL_NAME"]),
+        _l("Your application was not approved"),
         application.locale,
         application=application,
         reason=reason,
