@@ -22,7 +22,7 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
-from benchmarks.report import quiet_servers, write_section
+from benchmarks.report import percentile, quiet_servers, write_section
 from dev_mailbox.testing import MailboxHandle
 from webapp import create_app, isikukood
 from webapp.extensions import db
@@ -30,11 +30,6 @@ from webapp.extensions import db
 ROUNDS = 100
 GOAL_MS = 500.0
 CHILD = isikukood.make(date(date.today().year - 9, 3, 4), female=True, serial=21)
-
-
-def _percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def _wait_readable(api_url: str, address: str) -> None:
@@ -98,7 +93,7 @@ def main() -> None:
             with app.app_context():
                 db.engine.dispose()
 
-    p95, base_p95 = _percentile(edasi, 0.95), _percentile(baseline, 0.95)
+    p95, base_p95 = percentile(edasi, 95), percentile(baseline, 95)
     write_section(
         "Edasi to readable in the mailbox API",
         "\n".join(

@@ -19,7 +19,6 @@ import os
 import random
 import shutil
 import socket
-import statistics
 import subprocess
 import tempfile
 import time
@@ -27,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.report import quiet_servers, write_section
+from benchmarks.report import percentile, quiet_servers, write_section
 
 CLIENTS = 8
 MESSAGE_BYTES = 2048
@@ -300,11 +299,6 @@ def timing_row(seconds: list[float]) -> str:
     """p50, p95 and max in ms, and the count, as Markdown table cells."""
     cells = [percentile(seconds, 50), percentile(seconds, 95), max(seconds)]
     return " | ".join(f"{value * 1000:.0f}" for value in cells) + f" | {len(seconds)}"
-
-
-def percentile(values: list[float], rank: int) -> float:
-    """The rank-th percentile, interpolated between samples (never beyond the largest)."""
-    return statistics.quantiles(values, n=100, method="inclusive")[rank - 1]
 
 
 # Latency at scale --------------------------------------------------------------------------

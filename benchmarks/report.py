@@ -3,6 +3,7 @@
 import logging
 import platform
 import re
+import statistics
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +24,11 @@ def write_section(name: str, markdown: str) -> None:
     text = pattern.sub(lambda _: body, text) if pattern.search(text) else text + "\n" + body
     RESULTS.write_text(text, encoding="utf-8")
     print(body)
+
+
+def percentile(values: list[float], rank: int) -> float:
+    """The rank-th percentile, interpolated between samples (never beyond the largest)."""
+    return statistics.quantiles(values, n=100, method="inclusive")[rank - 1]
 
 
 def quiet_servers() -> None:

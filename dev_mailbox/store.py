@@ -930,8 +930,9 @@ class Store:
                 params.append(where.folder)
         return f"FROM {source} WHERE {' AND '.join(conditions) or '1'}", params, f"{table}.rowid"
 
-    def _count(self, connection: sqlite3.Connection, where: Filter) -> int:
-        source, params, rowid = self._source(connection, where)
+    @staticmethod
+    def _count(connection: sqlite3.Connection, where: Filter, source: str, params: list) -> int:
+        """How many rows `source` (from _source for `where`) holds."""
         if where.fts_terms and not where.conditions:
             # Counting inside the index alone avoids one messages lookup per match.
             source = source.replace(" CROSS JOIN messages m ON m.rowid = s.rowid", "")
@@ -951,7 +952,7 @@ class Store:
                 f"SELECT {SUMMARY_COLUMNS} {source} ORDER BY {rowid} DESC LIMIT ? OFFSET ?",  # noqa: S608
                 [*params, limit, start],
             ).fetchall()
-            matched = self._count(connection, where) if count else None
+            matched = self._count(connection, where, source, params) if count else None
         return [Summary.from_row(row) for row in rows], matched
 
     def get(self, message_id: str) -> tuple[Summary, bytes] | None:
