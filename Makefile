@@ -6,6 +6,8 @@ FLASK := $(VENV)/bin/flask --app webapp
 STAMP := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export FLASK_APP := webapp
+# Only an explicit development setting gets the defaults that are safe on one machine.
+run seed migrate: export APP_ENV ?= development
 
 .PHONY: run test test-sqlite test-postgres bench install assets translations migrate seed chromium lint clean
 

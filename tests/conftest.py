@@ -11,6 +11,9 @@ from webapp import create_app, isikukood
 from webapp.extensions import db
 from webapp.models import OutboxMessage
 
+# Tests run the app as a test setting; a test of production sets APP_ENV itself.
+os.environ.setdefault("APP_ENV", "test")
+
 CHROMIUM = "/usr/bin/chromium"
 # Chromium as root in a closed network: no sandbox, and no calls home that would only time out.
 CHROMIUM_ARGS = [

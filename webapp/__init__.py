@@ -4,9 +4,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp import config as app_config
+from webapp import doctor
 from webapp.extensions import babel, csrf, db, limiter, login, migrate
+from webapp.sessions import DatabaseSessionInterface
 
 
 def _shared_folder(name: str) -> str:
@@ -36,7 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(app_config.from_environment(Path(app.instance_path)))
     if test_config:
         app.config.update(test_config)
-    app_config.refuse_unsafe(app.config)
+    doctor.refuse_unsafe(app.config)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = _shared_folder("translations")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
@@ -50,6 +53,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(
         app, db, directory=str(Path(__file__).resolve().parent / "migrations"), render_as_batch=True
     )
+    app.session_interface = DatabaseSessionInterface()
+    if app.config["TRUSTED_PROXIES"]:
+        # Only as many hops as the school configured: anyone can write X-Forwarded-For.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     login.init_app(app)
     login.login_view = "home.index"
     login.blueprint_login_views = {"staff": "staff.login"}
@@ -76,7 +84,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.register(app)
 
     if app.config["OUTBOX_THREAD"]:
-        from webapp.outbox import SenderThread
+        from webapp.sender import SenderThread
 
         app.extensions["outbox_sender"] = SenderThread(app)
     return app

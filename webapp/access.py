@@ -8,7 +8,7 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from webapp.extensions import db
-from webapp.models import Application, SchoolClass, Staff, Student
+from webapp.models import Application, Parent, SchoolClass, Staff, Student
 
 
 def _only(kind: str) -> Callable:
@@ -62,3 +62,14 @@ def visible_applications(staff: Staff) -> sa.Select:
         .where(SchoolClass.teacher_id == staff.id)
     )
     return query.where(Application.child_personal_code.in_(own_children))
+
+
+def can_change_parent_email(staff: Staff, parent: Parent) -> bool:
+    """A class teacher may correct the address of a parent who has never logged in and whose children
+    are all in the teacher's classes; anything else is the administrator's: an address is the key to
+    an account, and to every child on it."""
+    if staff.is_admin:
+        return True
+    if parent.last_login_at is not None:
+        return False
+    return all(can_see_class(staff, child.school_class) for child in parent.children)

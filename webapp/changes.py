@@ -3,7 +3,6 @@
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from webapp import tokens
 from webapp.extensions import db
 from webapp.models import Change, Parent, Staff, Student
 
@@ -17,10 +16,25 @@ FIELD_LABELS = {
 }
 
 
-class EmailTaken(ValueError):
+class Refused(ValueError):
+    """A change that cannot be made; `message` says why, to the person who tried."""
+
+    message = _l("This change cannot be made.")
+
+
+class EmailTaken(Refused):
     """Another parent's account has this address already."""
 
     message = _l("Another account already uses this e-mail address.")
+
+
+class AdminOnly(Refused):
+    """A class teacher may not make this change: the administrator may."""
+
+    message = _l(
+        "Only the administrator can change this address: the parent has already logged in, or has"
+        " children in other classes too."
+    )
 
 
 def record(
@@ -56,13 +70,11 @@ def update(subject: Parent | Student, values: dict[str, str | None], staff: Staf
     return changed
 
 
-def change_parent_email(parent: Parent, new_email: str, staff: Staff | None = None) -> None:
-    """Give the account a new address: the login links sent to the old one stop working."""
+def ensure_email_free(parent: Parent, new_email: str) -> None:
+    """EmailTaken when another parent's account has the address."""
     taken = db.session.scalar(sa.select(Parent.id).where(Parent.email == new_email, Parent.id != parent.id))
     if taken is not None:
         raise EmailTaken(new_email)
-    update(parent, {"email": new_email}, staff)
-    tokens.revoke(tokens.Purpose.LOGIN, parent_id=parent.id)
 
 
 def history(parent: Parent | None = None, student: Student | None = None, limit: int = 20) -> list[Change]:

@@ -10,9 +10,10 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from webapp import demo, passwords
+from webapp.config import is_production
 from webapp.extensions import db
-from webapp.outbox import deliver_due, run_sender
 from webapp.roster import import_file
+from webapp.sender import run_sender, work_once
 from webapp.staff.accounts import StaffExists, create_staff
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +58,11 @@ def roster_import(path: Path) -> None:
 @seed.command("demo")
 def seed_demo() -> None:
     """Create the demo school (safe to run again) and print its logins."""
+    if is_production(current_app.config):
+        raise click.ClickException(
+            "seed demo creates an administrator with a published password: not in production."
+            " Set APP_ENV=development or demo on a machine of your own."
+        )
     demo.seed()
     for line in demo.login_lines():
         click.echo(line)
@@ -74,8 +80,8 @@ def outbox_run() -> None:
 
 @outbox.command("deliver")
 def outbox_deliver() -> None:
-    """Send what is due once and exit."""
-    click.echo(f"Attempted {deliver_due()} message(s).")
+    """Answer the waiting link requests and send what is due, once, and exit."""
+    click.echo(f"Done: {work_once()} request(s) and message(s).")
 
 
 def _pybabel(*args: str) -> None:

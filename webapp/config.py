@@ -1,10 +1,15 @@
-"""Configuration from the environment, with safe defaults for one machine."""
+"""Configuration from the environment. Only an explicit development, test or demo setting gets the
+defaults that are safe on one machine; anything else is production, and `webapp.doctor` refuses to
+start it with an unsafe setting."""
 
 import os
 from datetime import timedelta
 from pathlib import Path
 
-DEFAULT_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused outside development
+DEFAULT_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused in production
+# The settings that may use the defaults above. An unset, misspelt or unknown APP_ENV is production.
+LOCAL_ENVIRONMENTS = ("development", "test", "demo")
+MAIL_IMPLICIT_TLS_PORT = 465
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -14,18 +19,37 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _minutes(name: str, default: float) -> timedelta:
+    return timedelta(minutes=float(os.environ.get(name, default)))
+
+
+def environment_name() -> str:
+    return os.environ.get("APP_ENV", "production").strip().lower() or "production"
+
+
+def is_production(config) -> bool:
+    return config["ENV_NAME"] not in LOCAL_ENVIRONMENTS
+
+
 def from_environment(instance_path: Path) -> dict:
-    """Settings read from the environment; every one has a default fit for `make run`."""
+    """Settings read from the environment; the defaults fit `make run`, and production must set its own."""
     env = os.environ.get
-    return {
-        "ENV_NAME": env("APP_ENV", "development"),
+    env_name = environment_name()
+    local = env_name in LOCAL_ENVIRONMENTS
+    mail_port = int(env("MAIL_PORT", "1025"))
+    settings = {
+        "ENV_NAME": env_name,
         "SECRET_KEY": env("SECRET_KEY", DEFAULT_SECRET_KEY),
         "SQLALCHEMY_DATABASE_URI": env(
             "DATABASE_URL", f"sqlite:///{instance_path / 'parent_access.sqlite3'}"
         ),
         "MAIL_SERVER": env("MAIL_SERVER", "127.0.0.1"),
-        "MAIL_PORT": int(env("MAIL_PORT", "1025")),
+        "MAIL_PORT": mail_port,
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
+        # Implicit TLS (SMTPS): the connection is encrypted from its first byte.
+        "MAIL_USE_SSL": _bool("MAIL_USE_SSL", mail_port == MAIL_IMPLICIT_TLS_PORT),
+        # A CA bundle for a relay whose certificate a private authority signed; else the system's.
+        "MAIL_TLS_CA_FILE": env("MAIL_TLS_CA_FILE") or None,
         "MAIL_USERNAME": env("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": env("MAIL_PASSWORD", ""),
         "MAIL_DEFAULT_SENDER": env("MAIL_DEFAULT_SENDER", "Näidiskool <noreply@kool.example>"),
@@ -35,21 +59,49 @@ def from_environment(instance_path: Path) -> dict:
         "SCHOOL_IT_EMAIL": env("SCHOOL_IT_EMAIL", "it@kool.example"),
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # Reverse proxies in front of the portal whose X-Forwarded-For/-Proto are believed.
+        "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
         "APPLY_LINK_TTL": timedelta(hours=float(env("APPLY_LINK_TTL_HOURS", "24"))),
-        "LOGIN_LINK_TTL": timedelta(days=float(env("LOGIN_LINK_TTL_DAYS", "7"))),
+        # The approval e-mail's login link; a link the parent asks for lives REQUESTED_LOGIN_LINK_TTL.
+        "APPROVAL_LINK_TTL": timedelta(days=float(env("APPROVAL_LINK_TTL_DAYS", "7"))),
+        "REQUESTED_LOGIN_LINK_TTL": _minutes("REQUESTED_LOGIN_LINK_TTL_MINUTES", 60),
         "PASSWORD_MIN_SCORE": int(env("PASSWORD_MIN_SCORE", "3")),
         "OUTBOX_THREAD": _bool("OUTBOX_THREAD", False),
-        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
-        # The demo ID-card / Smart-ID providers log anyone in who types a known code: never in production.
-        "IDENTITY_DEMO": _bool("IDENTITY_DEMO", env("APP_ENV", "development") != "production"),
+        # Sessions end after this long without a request (idle) and this long after login (absolute).
+        "PARENT_SESSION_IDLE": _minutes("PARENT_SESSION_IDLE_MINUTES", 120),
+        "PARENT_SESSION_MAX": _minutes("PARENT_SESSION_MAX_MINUTES", 24 * 60),
+        "STAFF_SESSION_IDLE": _minutes("STAFF_SESSION_IDLE_MINUTES", 30),
+        "STAFF_SESSION_MAX": _minutes("STAFF_SESSION_MAX_MINUTES", 10 * 60),
+        # Production only over HTTPS: the cookie is Secure, and __Host- keeps it to this exact origin.
+        "SESSION_COOKIE_SECURE": not local or _bool("SESSION_COOKIE_SECURE", False),
+        "SESSION_COOKIE_NAME": "portal_session" if local else "__Host-portal_session",
+        # The demo ID-card / Smart-ID providers log anyone in who types a known code.
+        "IDENTITY_DEMO": _bool("IDENTITY_DEMO", local),
     }
+    # Every rate limit can be set from the environment under its own name (see README).
+    settings.update({name: env(name) for name in RATE_LIMITS if env(name)})
+    return settings
 
+
+# Limits that protect an account or an address are keyed on it; the per-client ones only stop floods
+# (a school's Wi-Fi is one address). Flask-Limiter's notation; several limits with ";".
+RATE_LIMITS = {
+    "LOGIN_PER_ACCOUNT_LIMIT": "10 per 15 minutes",
+    "LOGIN_PER_CLIENT_LIMIT": "200 per 15 minutes",
+    "LOGIN_LINK_PER_LINK_LIMIT": "10 per hour",
+    "LOGIN_LINK_PER_CLIENT_LIMIT": "300 per hour",
+    "LINK_REQUEST_PER_ADDRESS_LIMIT": "10 per hour",
+    "LINK_REQUEST_PER_CLIENT_LIMIT": "200 per hour",
+    "APPLY_PER_CLIENT_LIMIT": "200 per hour",
+    "PASSWORD_CHECK_PER_ACCOUNT_LIMIT": "60 per minute",
+    "PASSWORD_CHECK_PER_CLIENT_LIMIT": "600 per minute",
+    "EMAIL_CHANGE_PER_ACCOUNT_LIMIT": "10 per hour",
+    "EMAIL_CHANGE_PER_CLIENT_LIMIT": "200 per hour",
+}
 
 DEFAULTS = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
-    "REMEMBER_COOKIE_HTTPONLY": True,
-    "REMEMBER_COOKIE_SAMESITE": "Lax",
     # Forms are small; anything bigger is an attack or a mistake, answered with 413.
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "MAX_FORM_MEMORY_SIZE": 64 * 1024,
@@ -61,20 +113,11 @@ DEFAULTS = {
     "OUTBOX_RETRY_BASE_SECONDS": 5.0,
     "OUTBOX_RETRY_MAX_SECONDS": 900.0,
     "OUTBOX_POLL_SECONDS": 1.0,
-    # Per-address cap on link e-mails; beyond it the answer stays the same but nothing is sent.
-    "APPLY_LINKS_PER_ADDRESS_PER_HOUR": 3,
+    # At most this many link e-mails an hour to one address, asked for by anyone; beyond it the
+    # answer stays the same but nothing is sent.
+    "LINKS_PER_ADDRESS_PER_HOUR": 3,
+    # A session that logged in from a login link may set a new password without the old one this long.
+    "LINK_LOGIN_GRACE": timedelta(minutes=10),
     "RATELIMIT_HEADERS_ENABLED": True,
-    # Per client address; anything that sends mail or checks a secret has one.
-    "APPLY_RATE_LIMIT": "30 per hour",
-    "RESEND_RATE_LIMIT": "10 per hour",
-    "LOGIN_RATE_LIMIT": "10 per minute;100 per day",
-    "LOGIN_LINK_RATE_LIMIT": "10 per hour",
-    "PASSWORD_CHECK_RATE_LIMIT": "60 per minute",
-    "EMAIL_CHANGE_RATE_LIMIT": "10 per hour",
+    **RATE_LIMITS,
 }
-
-
-def refuse_unsafe(config: dict) -> None:
-    """Production must not run with the published development secret."""
-    if config["ENV_NAME"] == "production" and config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
-        raise RuntimeError("SECRET_KEY must be set in production (APP_ENV=production).")

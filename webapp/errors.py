@@ -1,11 +1,15 @@
 """Error pages in the reader's language, never a bare 500."""
 
-from flask import Flask, render_template
+from datetime import UTC, datetime
+
+from flask import Flask, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from webapp.extensions import db
+from webapp import tokens
+from webapp.extensions import db, limiter
+from webapp.rendering import local_path
 
 MESSAGES = {
     400: (_l("The request could not be understood"), _l("Please go back and try again.")),
@@ -16,10 +20,6 @@ MESSAGES = {
         _l("This page cannot be used like that. Start again from the home page."),
     ),
     413: (_l("Too much data"), _l("What you sent is too large. Please shorten it and try again.")),
-    429: (
-        _l("Too many attempts"),
-        _l("Please wait a while before trying again. This protects your account."),
-    ),
     500: (_l("Something went wrong"), _l("Nothing you saved was lost. Please try again shortly.")),
 }
 CSRF_MESSAGE = (
@@ -32,13 +32,35 @@ def _page(status: int, title: str, explanation: str):
     return render_template("errors/error.html", title=title, explanation=explanation), status
 
 
+def _too_many_attempts():
+    """When the person may try again (the limit's reset, as in Retry-After), and the way back."""
+    current = limiter.current_limit
+    retry_at = datetime.fromtimestamp(current.reset_at, UTC) if current else None
+    back = local_path(request.referrer) if request.referrer else url_for("home.index")
+    return render_template("errors/too_many.html", retry_at=retry_at, back=back), 429
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(_error: CSRFError):
         return _page(400, *CSRF_MESSAGE)
 
+    @app.errorhandler(tokens.LinkUnusable)
+    def link_unusable(unusable: tokens.LinkUnusable):
+        """The one page for an e-mailed link that no longer works, saying why and what to do."""
+        db.session.rollback()
+        page = render_template(
+            "links/problem.html",
+            purpose=unusable.purpose.value,
+            state=unusable.state.value,
+            secret=unusable.secret,
+        )
+        return page, unusable.status_code
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if error.code == 429:
+            return _too_many_attempts()
         code = error.code if error.code in MESSAGES else 400
         return _page(code, *MESSAGES[code])
 

@@ -1,6 +1,7 @@
 """Database models (SQLAlchemy 2.0, typed)."""
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -11,6 +12,26 @@ from webapp.extensions import db
 
 EMAIL_LENGTH = 254
 NAME_LENGTH = 100
+
+
+class ApplicationStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    UNDELIVERABLE = "undeliverable"
+
+
+class LinkRequestKind(StrEnum):
+    """A link a parent asked for by address: what the sender looks up and sends (or not)."""
+
+    APPLY = "apply"  # step 1: written and sent at once, for any address
+    LOGIN_LINK = "login_link"  # "send me a login link"
+    SEND_AGAIN = "send_again"  # "I didn't get the e-mail"
 
 
 class LinkToken(db.Model):
@@ -27,6 +48,35 @@ class LinkToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    # Ended before its time: a newer link, a corrected address, a new password.
+    revoked_at: Mapped[datetime | None]
+
+
+class LinkRequest(db.Model):
+    """A link e-mail asked for by address. Recorded the same way whether or not the address is known,
+    so that the answer and its timing tell nothing; the sender decides what, if anything, to send.
+    Also what the per-address cap counts."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    email: Mapped[str] = mapped_column(sa.String(EMAIL_LENGTH))
+    locale: Mapped[str] = mapped_column(sa.String(5))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    __table_args__ = (sa.Index("ix_link_request_email_created_at", "email", "created_at"),)
+
+
+class WebSession(db.Model):
+    """A browser's session, kept here so that its contents never travel in the cookie, any host can
+    serve it, and logging out ends it. The cookie holds a random id; this table only its SHA-256."""
+
+    id_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    account: Mapped[str | None] = mapped_column(sa.String(40), index=True)  # "parent:12", "staff:3"
+    data: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class Application(db.Model):
@@ -47,7 +97,7 @@ class Application(db.Model):
     locale: Mapped[str] = mapped_column(sa.String(5))
     consent_given_at: Mapped[datetime]
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
-    status: Mapped[str] = mapped_column(sa.String(20), default="pending", index=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default=ApplicationStatus.PENDING, index=True)
     decided_at: Mapped[datetime | None]
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     reject_reason: Mapped[str | None] = mapped_column(sa.Text)
@@ -66,7 +116,7 @@ class OutboxMessage(db.Model):
     text_body: Mapped[str] = mapped_column(sa.Text)
     html_body: Mapped[str] = mapped_column(sa.Text)
     message_id: Mapped[str] = mapped_column(sa.String(200), unique=True)
-    status: Mapped[str] = mapped_column(sa.String(20), default="pending", index=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default=OutboxStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     claimed_until: Mapped[datetime | None]
@@ -82,7 +132,7 @@ class OutboxMessage(db.Model):
 
 
 class Account(UserMixin):
-    """What parents and staff share: a login (password optional) and an epoch that ends old sessions."""
+    """What parents and staff share: a login (password optional)."""
 
     kind: str  # "parent" or "staff": part of the session id, so the two tables never mix
 
@@ -90,13 +140,12 @@ class Account(UserMixin):
     first_name: Mapped[str] = mapped_column(sa.String(NAME_LENGTH))
     last_name: Mapped[str] = mapped_column(sa.String(NAME_LENGTH))
     password_hash: Mapped[str | None] = mapped_column(sa.String(200))
-    # Bumped when the password changes: every session made before it stops working.
-    session_epoch: Mapped[int] = mapped_column(default=0)
+    last_login_at: Mapped[datetime | None]
     locale: Mapped[str] = mapped_column(sa.String(5), default="et")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def get_id(self) -> str:
-        return f"{self.kind}:{self.id}:{self.session_epoch}"
+        return f"{self.kind}:{self.id}"
 
     @property
     def full_name(self) -> str:

@@ -2,6 +2,7 @@
 and the sender delivers them later over SMTP, retrying temporary failures with back-off."""
 
 import smtplib
+import ssl
 import threading
 from datetime import UTC, timedelta
 from email.message import EmailMessage
@@ -9,14 +10,14 @@ from email.utils import format_datetime, make_msgid
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, current_app, render_template
+from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from webapp.clock import utcnow
 from webapp.extensions import db
-from webapp.models import LinkToken, OutboxMessage
+from webapp.models import LinkToken, OutboxMessage, OutboxStatus
 
 CLAIM_SECONDS = 120
 BATCH_SIZE = 50
@@ -47,8 +48,27 @@ def send_email(
             link_token=link_token,
         )
     db.session.add(message)
-    db.session.info["outbox_written"] = True
+    wake_sender_on_commit()
     return message
+
+
+def wake_sender_on_commit() -> None:
+    """Wake an in-process sender as soon as the caller's transaction commits."""
+    db.session.info["outbox_written"] = True
+
+
+def mark_bounces_handled(address: str) -> None:
+    """The address was corrected: its undeliverable e-mails are dealt with."""
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.recipient == address,
+            OutboxMessage.status == OutboxStatus.UNDELIVERABLE,
+            OutboxMessage.handled_at.is_(None),
+        )
+        .values(handled_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 @event.listens_for(Session, "after_commit")
@@ -75,7 +95,7 @@ def _claim_due() -> list[OutboxMessage]:
     free = sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
     candidates = db.session.scalars(
         sa.select(OutboxMessage.id)
-        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now, free)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now, free)
         .order_by(OutboxMessage.id)
         .limit(BATCH_SIZE)
         .with_for_update(skip_locked=True)
@@ -97,11 +117,21 @@ def _claim_due() -> list[OutboxMessage]:
     return list(db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id.in_(claimed))))
 
 
+def _tls_context() -> ssl.SSLContext:
+    """Verifies the relay's certificate and host name: without that, anyone on the path could read
+    MAIL_PASSWORD and every login link."""
+    return ssl.create_default_context(cafile=current_app.config["MAIL_TLS_CA_FILE"])
+
+
 def _connect() -> smtplib.SMTP:
     config = current_app.config
-    smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"])
-    if config["MAIL_USE_TLS"]:
-        smtp.starttls()
+    address, timeout = (config["MAIL_SERVER"], config["MAIL_PORT"]), config["MAIL_TIMEOUT"]
+    if config["MAIL_USE_SSL"]:
+        smtp = smtplib.SMTP_SSL(*address, timeout=timeout, context=_tls_context())
+    else:
+        smtp = smtplib.SMTP(*address, timeout=timeout)
+        if config["MAIL_USE_TLS"]:
+            smtp.starttls(context=_tls_context())
     if config["MAIL_USERNAME"]:
         smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
     return smtp
@@ -126,7 +156,7 @@ def _record_failure(message: OutboxMessage, permanent: bool, reply: str) -> None
     message.last_error = reply
     message.claimed_until = None
     if permanent or now - message.created_at > GIVE_UP_AFTER:
-        message.status = "undeliverable"
+        message.status = OutboxStatus.UNDELIVERABLE
         return
     delay = config["OUTBOX_RETRY_BASE_SECONDS"] * 2 ** (message.attempts - 1)
     message.next_attempt_at = now + timedelta(seconds=min(delay, config["OUTBOX_RETRY_MAX_SECONDS"]))
@@ -149,7 +179,7 @@ def deliver_due() -> int:
             if not isinstance(error, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
                 smtp = _close(smtp)  # the connection itself failed: start afresh for the next one
         else:
-            message.status = "sent"
+            message.status = OutboxStatus.SENT
             message.attempts += 1
             message.sent_at = utcnow()
             message.claimed_until = None
@@ -167,37 +197,3 @@ def _close(smtp: smtplib.SMTP | None) -> None:
     except (smtplib.SMTPException, OSError):
         smtp.close()
     return None
-
-
-def run_sender(app: Flask, stop: threading.Event) -> None:
-    """Deliver until `stop` is set: at once when mail is written here, else every few seconds."""
-    poll = app.config["OUTBOX_POLL_SECONDS"]
-    while not stop.is_set():
-        with app.app_context():
-            try:
-                attempted = deliver_due()
-            except sa.exc.DBAPIError:
-                # The database is down or not migrated yet: the sender waits, it does not die.
-                app.logger.exception("Outbox: database unavailable, retrying")
-                attempted = 0
-            finally:
-                db.session.remove()
-        if not attempted:
-            new_mail.wait(poll)
-            new_mail.clear()
-
-
-class SenderThread:
-    """The sender inside the web process (`make run`); `flask outbox run` is the same loop alone."""
-
-    def __init__(self, app: Flask) -> None:
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=run_sender, args=(app, self._stop), name="outbox-sender", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        new_mail.set()
-        self._thread.join(timeout)

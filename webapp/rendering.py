@@ -1,7 +1,10 @@
 """Rendering pages and htmx fragments, and what every template can use."""
 
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
 from flask import Flask, Response, current_app, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import format_time, format_timedelta, get_locale
 from jinja2_fragments.flask import render_block
 
 from webapp.i18n import LANGUAGE_NAMES
@@ -37,9 +40,21 @@ def _vary_on_htmx(response: Response) -> Response:
     return response
 
 
+def time_of_day(moment: datetime) -> str:
+    """ "14:05" in the school's time zone (naive datetimes are UTC, as the clock gives them)."""
+    return format_time(moment, "HH:mm")
+
+
+def duration(span: timedelta) -> str:
+    """ "1 hour", "7 päeva", "24 часа": how long a link lives, in the reader's language."""
+    return format_timedelta(span, threshold=1.5)
+
+
 def register(app: Flask) -> None:
     app.context_processor(_template_globals)
     app.after_request(_vary_on_htmx)
+    app.add_template_filter(time_of_day)
+    app.add_template_filter(duration)
 
 
 def form_error_status(form) -> int:
@@ -52,3 +67,18 @@ def form_error_status(form) -> int:
 def external_url(endpoint: str, **values) -> str:
     """A link for an e-mail: built from BASE_URL, never from the request's Host header."""
     return current_app.config["BASE_URL"] + url_for(endpoint, **values)
+
+
+def local_path(target: str | None) -> str:
+    """Only a path on this site (a referrer may name this host): an open redirect would let phishing
+    mail borrow our name."""
+    parts = urlsplit(target or "/")
+    path = parts.path
+    if (
+        parts.netloc not in ("", request.host)
+        or not path.startswith("/")
+        or path.startswith("//")
+        or "\\" in path
+    ):
+        return "/"
+    return path + (f"?{parts.query}" if parts.query else "")

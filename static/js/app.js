@@ -16,15 +16,8 @@
     form.dataset.sent = "yes";
   }
 
-  // Forms that post a token by themselves (automatic login from an e-mailed link).
-  function autoSubmit() {
-    var form = document.querySelector("form[data-auto-submit]");
-    if (form) form.submit();
-  }
-
   document.addEventListener("DOMContentLoaded", function () {
     focusErrorSummary();
-    autoSubmit();
   });
   document.addEventListener("submit", guardDoubleSubmit, true);
 

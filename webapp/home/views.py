@@ -1,4 +1,4 @@
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from flask import current_app, redirect, request, url_for
 from flask_babel import gettext as _
@@ -9,7 +9,7 @@ from webapp.auth.views import login_page
 from webapp.extensions import db
 from webapp.home import bp
 from webapp.i18n import LANGUAGE_COOKIE
-from webapp.rendering import render_page
+from webapp.rendering import local_path, render_page
 
 ONE_YEAR = 365 * 24 * 3600
 
@@ -52,17 +52,11 @@ def _it_mailto() -> str:
     return f"mailto:{current_app.config['SCHOOL_IT_EMAIL']}?{query}"
 
 
-def _local_path(target: str | None) -> str:
-    """Only a path on this site: an open redirect would let phishing mail borrow our name."""
-    parts = urlsplit(target or "/")
-    if parts.scheme or parts.netloc or not parts.path.startswith("/") or "\\" in parts.path:
-        return "/"
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-@bp.get("/keel/<code>")
-def choose_language(code: str):
-    response = redirect(_local_path(request.args.get("next")), 303)
+@bp.post("/keel")
+def choose_language():
+    """A POST with the CSRF token: no other site can change a parent's language (nor their e-mails')."""
+    response = redirect(local_path(request.form.get("next")), 303)
+    code = request.form.get("lang")
     if code in current_app.config["LANGUAGES"]:
         if current_user.is_authenticated:
             current_user.locale = code  # the account's e-mails follow the choice too

@@ -2,13 +2,14 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, session, url_for
 from flask_babel import gettext as _
 
-from webapp.auth.views import start_session
-from webapp.extensions import configured_limit, db, limiter
+from webapp.extensions import db
 from webapp.identity import bp
 from webapp.identity.forms import ConfirmForm, IdCardForm, PersonalCodeForm
 from webapp.identity.providers import PROVIDERS, Challenge, IdentityFailed
+from webapp.limits import client, limit, typed
 from webapp.models import Parent
 from webapp.rendering import form_error_status, render_page
+from webapp.sessions import start_session
 
 CHALLENGE_KEY = "identity_challenge"
 FORMS = {"smart_id": PersonalCodeForm, "id_card": IdCardForm}
@@ -27,13 +28,15 @@ def _log_in(personal_code: str):
     parent = db.session.scalar(sa.select(Parent).where(Parent.personal_code == personal_code))
     if parent is None:
         return render_page("identity/unknown.html"), 404
-    start_session(parent)
+    start_session(parent, "identity")
+    db.session.commit()
     flash(_("You are logged in. Check your e-mail address in your profile."))
     return redirect(url_for("profile.show"), 303)
 
 
 @bp.route("/<slug>", methods=["GET", "POST"])
-@limiter.limit(configured_limit("LOGIN_RATE_LIMIT"), methods=["POST"])
+@limit("LOGIN_PER_CLIENT_LIMIT", client, methods=["POST"])
+@limit("LOGIN_PER_ACCOUNT_LIMIT", typed("personal_code"), methods=["POST"])
 def start(slug: str):
     provider = _provider(slug)
     form = FORMS[provider.name]()
@@ -55,7 +58,7 @@ def start(slug: str):
 
 
 @bp.post("/<slug>/kinnita")
-@limiter.limit(configured_limit("LOGIN_RATE_LIMIT"))
+@limit("LOGIN_PER_CLIENT_LIMIT", client)
 def confirm(slug: str):
     """Smart-ID: the parent confirmed on the phone (in the demo: pressed the button)."""
     provider = _provider(slug)

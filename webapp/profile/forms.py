@@ -1,15 +1,27 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
-from wtforms.validators import EqualTo, InputRequired
+from wtforms.validators import EqualTo, InputRequired, Length
 
-from webapp.forms import REQUIRED, email_field
+from webapp.forms import REQUIRED, TOO_LONG, email_field
+from webapp.passwords import MAX_LENGTH
+
+
+def current_password_field(field_id: str) -> PasswordField:
+    """Asked for before a secret changes, once the account has a password (the view decides)."""
+    return PasswordField(
+        _l("Your current password"),
+        id=field_id,
+        validators=[Length(max=MAX_LENGTH, message=TOO_LONG)],
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
 class PasswordForm(FlaskForm):
     """Muuda profiili: the new password twice. The rules are checked in the view, with the parent's name.
     InputRequired, not DataRequired: spaces are characters of a password, and get their own message."""
 
+    current_password = current_password_field("current_password")
     new_password = PasswordField(
         _l("New password"),
         validators=[InputRequired(REQUIRED)],
@@ -28,7 +40,8 @@ class PasswordForm(FlaskForm):
 
 class EmailChangeForm(FlaskForm):
     email = email_field(_l("New e-mail address"))
+    current_password = current_password_field("email-current-password")
 
 
-class ConfirmEmailForm(FlaskForm):
-    """The button on the page the confirmation link opens (a GET must not change anything)."""
+class LinkButtonForm(FlaskForm):
+    """The button on a page an e-mailed link opens (a GET must not change anything)."""

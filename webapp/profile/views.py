@@ -1,15 +1,16 @@
 from flask import current_app, flash, redirect, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user
+from flask_login import current_user
 
-from webapp import changes, passwords, tokens
+from webapp import changes, credentials, passwords, tokens
 from webapp.access import parent_required
-from webapp.extensions import configured_limit, db, limiter
-from webapp.outbox import send_email
-from webapp.profile import bp, email_change
-from webapp.profile.forms import ConfirmEmailForm, EmailChangeForm, PasswordForm
+from webapp.extensions import db
+from webapp.limits import account, client, limit
+from webapp.models import Parent
+from webapp.profile import bp
+from webapp.profile.forms import EmailChangeForm, LinkButtonForm, PasswordForm
 from webapp.rendering import form_error_status, render_page
+from webapp.sessions import logged_in_by_link_within
 
 
 def _verdict(password: str) -> passwords.Verdict:
@@ -22,6 +23,29 @@ def _verdict(password: str) -> passwords.Verdict:
     )
 
 
+def current_password_needed() -> bool:
+    """Changing a secret takes the current password, once there is one. A session that came in by a
+    login link a few minutes ago is excused: the link was the proof, and it is how a parent who forgot
+    the password sets a new one."""
+    return current_user.password_hash is not None and not logged_in_by_link_within(
+        current_app.config["LINK_LOGIN_GRACE"]
+    )
+
+
+def _current_password_ok(form) -> bool:
+    """Checks the form's current password when one is needed; sets the field's error if not right."""
+    if not current_password_needed():
+        return True
+    field = form.current_password
+    if not field.data:
+        field.errors.append(_("Enter your current password to change this."))
+        return False
+    if not passwords.verify(current_user.password_hash, field.data):
+        field.errors.append(_("The current password is not right."))
+        return False
+    return True
+
+
 @bp.get("/")
 @parent_required
 def show():
@@ -29,43 +53,41 @@ def show():
     return render_page("profile/show.html")
 
 
+def _edit_page(password_form: PasswordForm, email_form: EmailChangeForm, verdict=None, block=None):
+    page = render_page(
+        "profile/edit.html",
+        block=block,
+        form=password_form,
+        email_form=email_form,
+        verdict=verdict,
+        ask_current_password=current_password_needed(),
+    )
+    return page, max(form_error_status(password_form), form_error_status(email_form))
+
+
 @bp.route("/muuda", methods=["GET", "POST"])
 @parent_required
-@limiter.limit(configured_limit("PASSWORD_CHECK_RATE_LIMIT"), methods=["POST"])
+@limit("PASSWORD_CHECK_PER_CLIENT_LIMIT", client, methods=["POST"])
+@limit("PASSWORD_CHECK_PER_ACCOUNT_LIMIT", account, methods=["POST"])
 def edit():
     """Muuda profiili: new password twice → Salvesta."""
     form = PasswordForm()
     verdict = None
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _current_password_ok(form):
         verdict = _verdict(form.new_password.data)
         if verdict.accepted:
-            _save_password(form.new_password.data)
+            credentials.set_password(current_user._get_current_object(), form.new_password.data)
+            db.session.commit()
             flash(_("Your password has been saved."))
             return redirect(url_for("profile.show"), 303)
         form.new_password.errors.extend(verdict.problems)
-    return render_page(
-        "profile/edit.html", block="form", form=form, verdict=verdict, email_form=EmailChangeForm()
-    ), form_error_status(form)
-
-
-def _save_password(password: str) -> None:
-    parent = current_user._get_current_object()
-    parent.password_hash = passwords.hash_password(password)
-    parent.session_epoch += 1  # every other session of this parent ends now
-    send_email(
-        parent.email,
-        "password_changed",
-        _l("Your password was changed"),
-        parent.locale,
-        parent=parent,
-    )
-    db.session.commit()
-    login_user(parent)  # this session goes on, with the new epoch
+    return _edit_page(form, EmailChangeForm(formdata=None), verdict, block="form")
 
 
 @bp.post("/parool/tugevus")
 @parent_required
-@limiter.limit(configured_limit("PASSWORD_CHECK_RATE_LIMIT"))
+@limit("PASSWORD_CHECK_PER_CLIENT_LIMIT", client)
+@limit("PASSWORD_CHECK_PER_ACCOUNT_LIMIT", account)
 def password_strength():
     """htmx: the strength meter, as the parent types (debounced in the page)."""
     form = PasswordForm()
@@ -76,15 +98,17 @@ def password_strength():
 
 @bp.post("/e-post")
 @parent_required
-@limiter.limit(configured_limit("EMAIL_CHANGE_RATE_LIMIT"))
+@limit("EMAIL_CHANGE_PER_CLIENT_LIMIT", client)
+@limit("EMAIL_CHANGE_PER_ACCOUNT_LIMIT", account)
 def change_email():
     """A new address: a confirmation link goes to it; the address changes when it is opened."""
     email_form = EmailChangeForm()
-    if email_form.validate_on_submit():
+    if email_form.validate_on_submit() and _current_password_ok(email_form):
         if email_form.email.data == current_user.email:
             email_form.email.errors.append(_("This is already your e-mail address."))
         else:
-            email_change.request_change(current_user, email_form.email.data)
+            credentials.request_email_change(current_user, email_form.email.data)
+            db.session.commit()
             flash(
                 _(
                     "We sent a confirmation link to %(email)s. Your address changes when you open it.",
@@ -92,35 +116,70 @@ def change_email():
                 )
             )
             return redirect(url_for("profile.show"), 303)
-    return render_page("profile/edit.html", form=PasswordForm(formdata=None), email_form=email_form), 422
+    return _edit_page(PasswordForm(formdata=None), email_form)
 
 
 @bp.get("/e-post/<token>")
 def confirm_email(token: str):
     """The link sent to the new address. No login needed: opening that mailbox is the proof."""
-    state, _link = tokens.find(tokens.Purpose.EMAIL_CHANGE, token)
-    if state is not tokens.TokenState.VALID:
-        return _email_link_problem(state)
-    return render_page("profile/confirm_email.html", token=token, form=ConfirmEmailForm())
+    tokens.check(tokens.Purpose.EMAIL_CHANGE, token)
+    return render_page(
+        "profile/link_button.html",
+        title=_("Confirm your new e-mail address"),
+        explanation=None,
+        button=_("Confirm"),
+        action=url_for("profile.confirm_email_post", token=token),
+        form=LinkButtonForm(),
+    )
 
 
 @bp.post("/e-post/<token>")
-@limiter.limit(configured_limit("EMAIL_CHANGE_RATE_LIMIT"))
+@limit("EMAIL_CHANGE_PER_CLIENT_LIMIT", client)
 def confirm_email_post(token: str):
-    state, link = tokens.find(tokens.Purpose.EMAIL_CHANGE, token)
-    if state is not tokens.TokenState.VALID or not ConfirmEmailForm().validate_on_submit():
-        return _email_link_problem(state)
-    if not tokens.consume(link):
-        db.session.rollback()
-        return _email_link_problem(tokens.TokenState.USED)
+    if not LinkButtonForm().validate_on_submit():
+        return redirect(url_for("profile.confirm_email", token=token), 303)
+    link = tokens.redeem(tokens.Purpose.EMAIL_CHANGE, token)
     try:
-        email_change.confirm_change(link)
+        credentials.change_email(db.session.get(Parent, link.parent_id), link.email)
     except changes.EmailTaken:
         db.session.rollback()
         return render_page("profile/email_taken.html"), 409
+    db.session.commit()
     return render_page("profile/email_changed.html", email=link.email)
 
 
-def _email_link_problem(state: tokens.TokenState):
-    status = 404 if state is tokens.TokenState.UNKNOWN else 410
-    return render_page("profile/email_link_problem.html", state=state.value), status
+UNDO_PURPOSES = (tokens.Purpose.UNDO_PASSWORD_CHANGE, tokens.Purpose.UNDO_EMAIL_CHANGE)
+
+
+@bp.get("/tagasi/<token>")
+def undo_change(token: str):
+    """From the notice to the old address: what pressing the button will do."""
+    link = tokens.check(UNDO_PURPOSES, token)
+    return render_page(
+        "profile/link_button.html",
+        title=_("It was not me: undo the change"),
+        explanation=_(
+            "Pressing the button ends every login of this account, removes its password and, if the"
+            " e-mail address was changed, puts back %(email)s. Then we send a login link to that"
+            " address, so that you can set a new password.",
+            email=link.email,
+        ),
+        button=_("Undo the change and log everyone out"),
+        action=url_for("profile.undo_change_post", token=token),
+        form=LinkButtonForm(),
+    )
+
+
+@bp.post("/tagasi/<token>")
+@limit("EMAIL_CHANGE_PER_CLIENT_LIMIT", client)
+def undo_change_post(token: str):
+    if not LinkButtonForm().validate_on_submit():
+        return redirect(url_for("profile.undo_change", token=token), 303)
+    link = tokens.redeem(UNDO_PURPOSES, token)
+    try:
+        parent = credentials.undo(link)
+    except changes.EmailTaken:
+        db.session.rollback()
+        return render_page("profile/email_taken.html"), 409
+    db.session.commit()
+    return render_page("profile/change_undone.html", email=parent.email)

@@ -1,12 +1,13 @@
-"""Approve or reject an application: once, atomically, recorded with who and when."""
+"""Approve or reject an application: once, atomically, recorded with who and when (the view commits)."""
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from webapp.auth.links import find_parent, send_login_link
 from webapp.clock import utcnow
 from webapp.extensions import db
-from webapp.models import Application, Parent, Staff, Student
+from webapp.mailed_links import find_parent, send_login_link
+from webapp.models import Application, ApplicationStatus, Parent, Staff, Student
 from webapp.outbox import send_email
 from webapp.passwords import fold
 
@@ -29,16 +30,15 @@ def names_match(application: Application, student: Student) -> bool:
     )
 
 
-def _claim(application: Application, staff: Staff, status: str, **values) -> None:
+def _claim(application: Application, staff: Staff, status: ApplicationStatus, **values) -> None:
     """Move a pending application to `status`; of two staff deciding at once, one wins."""
     result = db.session.execute(
         sa.update(Application)
-        .where(Application.id == application.id, Application.status == "pending")
+        .where(Application.id == application.id, Application.status == ApplicationStatus.PENDING)
         .values(status=status, decided_at=utcnow(), decided_by_id=staff.id, **values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        db.session.rollback()
         raise DecisionRefused(_l("This application has already been decided."))
     db.session.refresh(application)
 
@@ -50,7 +50,7 @@ def approve(application: Application, staff: Staff) -> Parent:
         raise DecisionRefused(
             _l("The child is not in the school's roster. Add the child to the roster first, or reject.")
         )
-    _claim(application, staff, "approved")
+    _claim(application, staff, ApplicationStatus.APPROVED)
     parent = find_parent(application.email)
     if parent is None:
         parent = Parent(
@@ -65,13 +65,12 @@ def approve(application: Application, staff: Staff) -> Parent:
     if student not in parent.children:
         parent.children.append(student)
     application.parent_id = parent.id
-    send_login_link(parent, template="approved", limited=False, child=student)
-    db.session.commit()
+    send_login_link(parent, current_app.config["APPROVAL_LINK_TTL"], child=student)
     return parent
 
 
 def reject(application: Application, staff: Staff, reason: str) -> None:
-    _claim(application, staff, "rejected", reject_reason=reason)
+    _claim(application, staff, ApplicationStatus.REJECTED, reject_reason=reason)
     send_email(
         application.email,
         "rejected",
@@ -80,4 +79,3 @@ def reject(application: Application, staff: Staff, reason: str) -> None:
         application=application,
         reason=reason,
     )
-    db.session.commit()

@@ -5,22 +5,25 @@ from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from webapp import bounces, changes
+from webapp import changes, credentials
 from webapp.access import (
+    can_change_parent_email,
     can_see_application,
     can_see_class,
     staff_required,
     visible_applications,
     visible_classes,
 )
+from webapp.accounts import password_login
 from webapp.apply.forms import RELATION_LABELS
-from webapp.auth.links import send_login_link
-from webapp.auth.views import password_login, start_session
 from webapp.clock import utcnow
-from webapp.extensions import configured_limit, db, limiter
-from webapp.models import Application, Parent, SchoolClass, Staff, Student
+from webapp.extensions import db
+from webapp.limits import client, limit, typed
+from webapp.mailed_links import send_after_correction
+from webapp.models import Application, ApplicationStatus, Parent, SchoolClass, Staff, Student
 from webapp.rendering import form_error_status, is_htmx_fragment_request, render_page
-from webapp.staff import bp, decisions
+from webapp.sessions import start_session
+from webapp.staff import bounces, bp, decisions
 from webapp.staff.forms import (
     CorrectEmailForm,
     DecisionForm,
@@ -33,11 +36,13 @@ from webapp.working_days import ANSWER_WITHIN, school_date, working_days_between
 
 
 @bp.route("/sisene", methods=["GET", "POST"])
-@limiter.limit(configured_limit("LOGIN_RATE_LIMIT"), methods=["POST"])
+@limit("LOGIN_PER_CLIENT_LIMIT", client, methods=["POST"])
+@limit("LOGIN_PER_ACCOUNT_LIMIT", typed("email"), methods=["POST"])
 def login():
     form = StaffLoginForm()
     if form.validate_on_submit() and (staff := password_login(Staff, form)):
-        start_session(staff)
+        start_session(staff, "password")
+        db.session.commit()
         return redirect(url_for("staff.queue"), 303)
     return render_page("staff/login.html", form=form), form_error_status(form)
 
@@ -57,7 +62,7 @@ def queue():
 def _queue_page(failed_correction: tuple[int, CorrectEmailForm] | None = None):
     pending = db.session.scalars(
         visible_applications(current_user)
-        .where(Application.status == "pending")
+        .where(Application.status == ApplicationStatus.PENDING)
         .order_by(Application.submitted_at, Application.id)
     ).all()
     today = school_date(utcnow())
@@ -117,7 +122,9 @@ def _decide(application: Application, decide: Callable[[], object]):
     try:
         decide()
     except decisions.DecisionRefused as refusal:
+        db.session.rollback()
         return _detail(application, error=str(refusal)), 200 if is_htmx_fragment_request() else 409
+    db.session.commit()
     if is_htmx_fragment_request():
         return _detail(application)
     return redirect(url_for("staff.application", application_id=application.id), 303)
@@ -164,11 +171,14 @@ def correct_bounce(message_id: int):
     form = CorrectEmailForm()
     if form.validate_on_submit():
         try:
+            if bounce.parent is not None and not can_change_parent_email(current_user, bounce.parent):
+                raise changes.AdminOnly
             bounces.correct_and_resend(bounce, form.email.data, current_user)
-        except changes.EmailTaken as taken:
+        except changes.Refused as refused:
             db.session.rollback()
-            form.email.errors.append(str(taken.message))
+            form.email.errors.append(str(refused.message))
         else:
+            db.session.commit()
             flash(_("A fresh link was sent to %(email)s.", email=form.email.data))
             return redirect(url_for("staff.queue"), 303)
     return _queue_page(failed_correction=(message_id, form))
@@ -199,13 +209,15 @@ def edit_parent(class_id: int, parent_id: int):
     school_class, parent = _class_member(class_id, Parent, parent_id)
     form = ParentForm(obj=parent)
     if form.validate_on_submit():
-        old_email = parent.email
+        new_email = form.email.data != parent.email
         try:
-            if form.email.data != old_email:
-                changes.change_parent_email(parent, form.email.data, staff=current_user)
-        except changes.EmailTaken as taken:
+            if new_email and not can_change_parent_email(current_user, parent):
+                raise changes.AdminOnly
+            if new_email:
+                credentials.change_email(parent, form.email.data, staff=current_user)
+        except changes.Refused as refused:
             db.session.rollback()
-            form.email.errors.append(str(taken.message))
+            form.email.errors.append(str(refused.message))
         else:
             values = {
                 "first_name": form.first_name.data,
@@ -213,9 +225,8 @@ def edit_parent(class_id: int, parent_id: int):
                 "phone": form.phone.data or None,
             }
             changes.update(parent, values, current_user)
-            if parent.email != old_email:
-                send_login_link(parent, limited=False)
-                bounces.mark_handled(old_email)
+            if new_email:
+                send_after_correction(parent)
                 flash(_("Saved. A fresh login link was sent to %(email)s.", email=parent.email))
             else:
                 flash(_("Saved."))

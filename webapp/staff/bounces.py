@@ -5,13 +5,12 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from webapp import changes, tokens
+from webapp import changes, credentials, tokens
 from webapp.access import can_see_class
-from webapp.apply.links import send_application_link
-from webapp.auth.links import send_login_link
-from webapp.clock import utcnow
 from webapp.extensions import db
-from webapp.models import OutboxMessage, Parent, Staff, Student
+from webapp.mailed_links import send_after_correction, send_application_link
+from webapp.models import OutboxMessage, OutboxStatus, Parent, Staff, Student
+from webapp.outbox import mark_bounces_handled
 from webapp.tokens import Purpose
 
 
@@ -50,7 +49,7 @@ def open_bounces(staff: Staff) -> list[Bounce]:
     """Undeliverable e-mails nobody has dealt with yet, newest first, that `staff` may see."""
     messages = db.session.scalars(
         sa.select(OutboxMessage)
-        .where(OutboxMessage.status == "undeliverable", OutboxMessage.handled_at.is_(None))
+        .where(OutboxMessage.status == OutboxStatus.UNDELIVERABLE, OutboxMessage.handled_at.is_(None))
         .order_by(OutboxMessage.id.desc())
     )
     return [bounce for bounce in map(_bounce, messages) if visible_to(staff, bounce)]
@@ -58,7 +57,7 @@ def open_bounces(staff: Staff) -> list[Bounce]:
 
 def find(staff: Staff, message_id: int) -> Bounce | None:
     message = db.session.get(OutboxMessage, message_id)
-    if message is None or message.status != "undeliverable":
+    if message is None or message.status != OutboxStatus.UNDELIVERABLE:
         return None
     bounce = _bounce(message)
     return bounce if visible_to(staff, bounce) else None
@@ -68,44 +67,23 @@ def bounced_addresses() -> dict[str, str]:
     """Each address with an open bounce, and the server's reply: to flag parents and applications."""
     rows = db.session.execute(
         sa.select(OutboxMessage.recipient, OutboxMessage.last_error)
-        .where(OutboxMessage.status == "undeliverable", OutboxMessage.handled_at.is_(None))
+        .where(OutboxMessage.status == OutboxStatus.UNDELIVERABLE, OutboxMessage.handled_at.is_(None))
         .order_by(OutboxMessage.id)
     )
     return {recipient: reply for recipient, reply in rows}
 
 
 def correct_and_resend(bounce: Bounce, new_email: str, staff: Staff) -> None:
-    """A fresh link to the corrected address; the old link dies; recorded with who and when.
-
-    Raises changes.EmailTaken when another parent's account already has the address."""
+    """A fresh link to the corrected address; the old link dies; recorded with who and when (the
+    caller commits). Raises changes.EmailTaken when another parent's account has the address."""
     token = bounce.message.link_token
     if bounce.parent is not None:  # a login link (the approval e-mail, or one asked for)
-        changes.change_parent_email(bounce.parent, new_email, staff=staff)
-        send_login_link(
-            bounce.parent,
-            template="approved" if bounce.parent.password_hash is None else "login_link",
-            limited=False,
-            child=bounce.student,
-        )
+        credentials.change_email(bounce.parent, new_email, staff=staff)
+        send_after_correction(bounce.parent)
     elif token is not None and token.purpose == Purpose.APPLY.value:  # the step-1 link
-        tokens.revoke(Purpose.APPLY, email=token.email, child_personal_code=token.child_personal_code)
+        tokens.revoke((Purpose.APPLY,), email=token.email, child_personal_code=token.child_personal_code)
         changes.record("application_email", token.email, new_email, staff=staff, student=bounce.student)
-        send_application_link(new_email, token.child_personal_code, token.locale, limited=False)
+        send_application_link(new_email, token.child_personal_code, token.locale)
     else:
         raise ValueError("only e-mails with a link can be resent")
-    mark_handled(bounce.message.recipient)
-    db.session.commit()
-
-
-def mark_handled(address: str) -> None:
-    """The address was corrected: its bounces are dealt with."""
-    db.session.execute(
-        sa.update(OutboxMessage)
-        .where(
-            OutboxMessage.recipient == address,
-            OutboxMessage.status == "undeliverable",
-            OutboxMessage.handled_at.is_(None),
-        )
-        .values(handled_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    mark_bounces_handled(bounce.message.recipient)

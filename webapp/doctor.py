@@ -1,0 +1,77 @@
+"""`flask doctor`, also run by every start: production refuses to start with an unsafe setting, and
+says every one of them at once."""
+
+import sys
+from urllib.parse import urlsplit
+
+import click
+
+from webapp.config import DEFAULT_SECRET_KEY, LOCAL_ENVIRONMENTS, is_production
+
+MIN_SECRET_BYTES = 32
+
+
+class UnsafeConfiguration(click.ClickException):
+    """A ClickException, so that any `flask` command prints it as one plain message."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "The portal will not start in production with these settings:\n"
+            + "\n".join(f"  - {problem}" for problem in problems)
+            + f"\nSet them right, or set APP_ENV to one of {', '.join(LOCAL_ENVIRONMENTS)} on a machine"
+            " that only you use."
+        )
+
+
+def problems(config) -> list[str]:
+    """Every unsafe setting of a production configuration (none outside production)."""
+    if not is_production(config):
+        return []
+    found = []
+    secret = config.get("SECRET_KEY") or ""
+    if secret == DEFAULT_SECRET_KEY:
+        found.append("SECRET_KEY is the published development value: set a random one of 32+ bytes.")
+    elif len(secret.encode()) < MIN_SECRET_BYTES:
+        found.append(
+            f"SECRET_KEY is {len(secret.encode())} bytes: it must be at least {MIN_SECRET_BYTES}"
+            " (python3 -c 'import secrets; print(secrets.token_urlsafe(48))')."
+        )
+    if config["IDENTITY_DEMO"]:
+        found.append("IDENTITY_DEMO is on: the demo ID-card/Smart-ID logs anyone in. Turn it off.")
+    if config["MAIL_USERNAME"] and not (config["MAIL_USE_TLS"] or config["MAIL_USE_SSL"]):
+        found.append(
+            "MAIL_USERNAME is set without MAIL_USE_TLS or MAIL_USE_SSL: the password and every"
+            " login link would cross the network in clear."
+        )
+    if urlsplit(config["BASE_URL"]).scheme != "https":
+        found.append(f"BASE_URL is {config['BASE_URL']}: links in e-mails must use https://.")
+    if not config["RATELIMIT_ENABLED"]:
+        found.append("RATELIMIT_ENABLED is off: logins and links would have no limit.")
+    if config["TRUSTED_PROXIES"] < 0:
+        found.append("TRUSTED_PROXIES must be 0 or more.")
+    return found
+
+
+def refuse_unsafe(config) -> None:
+    found = problems(config)
+    if found:
+        raise UnsafeConfiguration(found)
+
+
+@click.command("doctor")
+def doctor_command() -> None:
+    """Check the configuration the portal would start with; list every unsafe setting."""
+    from webapp import create_app  # loading the app runs the same check
+
+    try:
+        app = create_app()
+    except UnsafeConfiguration as unsafe:
+        click.echo(unsafe.format_message(), err=True)
+        sys.exit(1)
+    config = app.config
+    click.echo(f"APP_ENV={config['ENV_NAME']}: no unsafe setting found.")
+    click.echo(f"  database: {urlsplit(config['SQLALCHEMY_DATABASE_URI']).scheme}")
+    click.echo(f"  mail relay: {config['MAIL_SERVER']}:{config['MAIL_PORT']}")
+    click.echo(f"  rate limits stored in: {urlsplit(config['RATELIMIT_STORAGE_URI']).scheme}")
+    click.echo(f"  trusted proxies: {config['TRUSTED_PROXIES']}")
