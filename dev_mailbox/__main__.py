@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import signal
 import sqlite3
 import sys
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dev_mailbox import scenarios
+from dev_mailbox.access import checked_token
 from dev_mailbox.server import DEFAULT_MAX_SIZE, Mailbox
 
 
@@ -23,6 +25,13 @@ def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
     return convert
 
 
+def _token(text: str) -> str:
+    try:
+        return checked_token(text)
+    except ValueError as error:  # argparse shows the message of this kind of error only
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m dev_mailbox",
@@ -32,6 +41,15 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--smtp-port", type=int, default=1025, help="SMTP port (default %(default)s)")
     parser.add_argument("--http-host", default="127.0.0.1", help="web address (default %(default)s)")
     parser.add_argument("--http-port", type=int, default=8025, help="web port (default %(default)s)")
+    parser.add_argument(
+        "--access-token",
+        type=_token,
+        # An empty variable counts as unset, as a shell script that exports it blank means.
+        default=os.environ.get("DEV_MAILBOX_TOKEN") or None,
+        metavar="TOKEN",
+        help="require this token for the inbox and API (default: $DEV_MAILBOX_TOKEN; without it,"
+        " a random one when --http-host is not a loopback address, none otherwise)",
+    )
     parser.add_argument(
         "--db",
         type=Path,
@@ -104,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         max_age_days=arguments.max_age,
         rules=rules,
         chaos=chaos,
+        access_token=arguments.access_token,
     )
     try:
         mailbox.start()
@@ -112,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"dev_mailbox: SMTP on {mailbox.smtp_host}:{mailbox.smtp_port}", flush=True)
     print(f"dev_mailbox: inbox and API on {mailbox.web_url}", flush=True)
+    if mailbox.access_token:
+        print(f"dev_mailbox: open {mailbox.access_url}", flush=True)
+        print(f"dev_mailbox: API clients send: Authorization: Bearer {mailbox.access_token}", flush=True)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:

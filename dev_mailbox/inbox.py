@@ -25,6 +25,8 @@ _SAFE_TYPE = re.compile(r"image/[\w.+-]+")
 MAX_INLINE_IMAGE = 2 * 1024 * 1024
 # Bigger sources are cut on the page; the raw link always has all of it.
 MAX_SOURCE_SHOWN = 256 * 1024
+# The query parameters the pages read: a link to the same page keeps these, and only these.
+PAGE_ARGUMENTS = ("folder", "to", "q", "start")
 
 inbox = Blueprint("inbox", __name__)
 
@@ -58,6 +60,18 @@ def labels() -> dict:
             "disconnected": _("Disconnected"),
         },
     }
+
+
+@inbox.app_template_global()
+def same_page_url(**changes: str) -> str:
+    """This page's address with `changes` (lang="ru"). Only the parameters pages read are kept:
+    any other would go to url_for as is, and Flask reads `_external`, `_scheme`, `_anchor` and
+    `_method` there (links built from the Host header, or a 500)."""
+    arguments = {name: request.args[name] for name in PAGE_ARGUMENTS if name in request.args}
+    rule = request.url_rule
+    if rule is None or "GET" not in (rule.methods or ()):  # an error page after a form: to the inbox
+        return url_for("inbox.messages", **arguments, **changes)
+    return url_for(rule.endpoint, **(request.view_args or {}), **arguments, **changes)
 
 
 @inbox.get("/")

@@ -6,6 +6,7 @@ from pathlib import Path
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from dev_mailbox import scenarios
+from dev_mailbox.access import AccessPolicy
 from dev_mailbox.smtp import SMTPServer
 from dev_mailbox.store import Store
 
@@ -18,7 +19,9 @@ class Mailbox:
     """A mail catcher: SMTP in, SQLite in the middle, web inbox and JSON API out.
 
     Port 0 picks a free port on the first start; later starts reuse the same ports, so a client
-    configured once finds the mailbox again after stop() and start().
+    configured once finds the mailbox again after stop() and start(). The web side is served to
+    loopback host names only, unless it needs `access_token`: when given, or (made at random)
+    when `http_host` is not a loopback address; `access_url` is then the link that opens it.
     """
 
     def __init__(
@@ -35,6 +38,7 @@ class Mailbox:
         rules: list[scenarios.Rule] | None = None,
         chaos: scenarios.Chaos | None = None,
         smtp_timeout: float = DEFAULT_SMTP_TIMEOUT,
+        access_token: str | None = None,
     ) -> None:
         self.db_path = Path(db_path)
         self.smtp_host = smtp_host
@@ -45,6 +49,7 @@ class Mailbox:
         self.max_messages = max_messages
         self.max_age_days = max_age_days
         self.smtp_timeout = smtp_timeout
+        self.access = AccessPolicy.for_address(http_host, access_token)
         self._initial_rules = rules
         self._initial_chaos = chaos
         self.store: Store | None = None
@@ -54,7 +59,17 @@ class Mailbox:
 
     @property
     def web_url(self) -> str:
-        return f"http://{self.http_host}:{self.http_port}"
+        host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
+        return f"http://{host}:{self.http_port}"
+
+    @property
+    def access_token(self) -> str | None:
+        return self.access.token
+
+    @property
+    def access_url(self) -> str:
+        """The inbox's address, with the token that opens it when one is needed."""
+        return f"{self.web_url}/?token={self.access.token}" if self.access.token else f"{self.web_url}/"
 
     @property
     def running(self) -> bool:
@@ -73,7 +88,8 @@ class Mailbox:
                 store.save_chaos(self._initial_chaos)
             self._smtp = SMTPServer(store, self.smtp_host, self.smtp_port, self.max_size, self.smtp_timeout)
             self.smtp_port = self._smtp.start()
-            self._http = make_server(self.http_host, self.http_port, create_app(store), threaded=True)
+            app = create_app(store, self.access)
+            self._http = make_server(self.http_host, self.http_port, app, threaded=True)
         except BaseException:
             if self._smtp is not None:
                 self._smtp.stop()

@@ -1,13 +1,15 @@
 """The Flask app behind the web inbox and the JSON API."""
 
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, redirect, render_template, request
 from flask_babel import Babel, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from dev_mailbox.access import TOKEN_COOKIE, AccessPolicy
 from dev_mailbox.api import api
 from dev_mailbox.i18n import (
     DEFAULT_LOCALE,
@@ -27,7 +29,8 @@ PAGE_POLICY = (
 )
 
 
-def create_app(store: Store) -> Flask:
+def create_app(store: Store, access: AccessPolicy | None = None) -> Flask:
+    """The inbox and API over `store`; by default served to loopback host names only."""
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=store.secret_key(),
@@ -40,6 +43,8 @@ def create_app(store: Store) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
     )
     app.extensions["dev_mailbox.store"] = store
+    app.extensions["dev_mailbox.access"] = access or AccessPolicy()
+    app.before_request(check_access)
     Babel(app, locale_selector=select_locale)
     csrf = CSRFProtect(app)
     csrf.exempt(api)
@@ -52,18 +57,20 @@ def create_app(store: Store) -> Flask:
         return format_datetime(datetime.fromtimestamp(seconds, UTC), "short")
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[Response | str, int]:
-        """JSON under /api/, a page in the reader's language elsewhere; never a bare 500."""
+    def http_error(error: HTTPException) -> Response:
         if request.path.startswith("/api/"):
-            return jsonify({"Error": error.description or error.name}), error.code or 500
-        explanation = {
-            404: _("There is no such page or message. It may have been deleted."),
-            405: _("This address does not accept that kind of request."),
-            413: _("The request is too large."),
-        }.get(error.code, _("The request could not be handled. Go back and try again."))
-        if isinstance(error, CSRFError):
-            explanation = _("The form had expired. Go back, reload the page and try again.")
-        return render_template("error.html", explanation=explanation), error.code or 500
+            explanation = error.description or error.name
+        else:
+            explanation = {
+                404: _("There is no such page or message. It may have been deleted."),
+                405: _("This address does not accept that kind of request."),
+                413: _("The request is too large."),
+            }.get(error.code, _("The request could not be handled. Go back and try again."))
+            if isinstance(error, CSRFError):
+                explanation = _("The form had expired. Go back, reload the page and try again.")
+        # The exception's own headers (Allow, WWW-Authenticate), not its plain-text body's type.
+        headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+        return error_response(error.code or 500, explanation, headers)
 
     @app.after_request
     def harden(response: Response) -> Response:
@@ -75,3 +82,69 @@ def create_app(store: Store) -> Flask:
         return response
 
     return app
+
+
+def error_response(status: int, explanation: str, headers: list[tuple[str, str]] | None = None) -> Response:
+    """JSON under /api/, a page in the reader's language elsewhere; never a bare 500."""
+    if request.path.startswith("/api/"):
+        response = jsonify({"Error": explanation})
+    else:
+        response = Response(render_template("error.html", explanation=explanation), mimetype="text/html")
+    response.status_code = status
+    response.headers.extend(headers or [])
+    return response
+
+
+def check_access() -> Response | None:
+    """Every request passes here first: None lets it through, a response refuses it.
+
+    The one place that decides who sees what (see access.py): views restricted to one
+    recipient, reached by a signed link, would be recognised here too.
+    """
+    access: AccessPolicy = current_app.extensions["dev_mailbox.access"]
+    if request.endpoint == "static":  # the inbox's own CSS and script: nothing from the mailbox
+        return None
+    if not access.serves_host(request.host):
+        return error_response(
+            421,
+            _(
+                "This mailbox answers only at its own address on this computer: %(address)s."
+                " Open it there. To reach it from other computers, start it with"
+                " --http-host 0.0.0.0 and open the link with the access token that it prints.",
+                address=_own_address(),
+            ),
+        )
+    if access.token is None:
+        return None
+    if request.method in ("GET", "HEAD") and access.token_matches(request.args.get("token")):
+        return _remember_token(access.token)
+    scheme, _space, credentials = request.headers.get("Authorization", "").partition(" ")
+    bearer = credentials.strip() if scheme.lower() == "bearer" else None
+    if access.token_matches(request.cookies.get(TOKEN_COOKIE)) or access.token_matches(bearer):
+        return None
+    return error_response(
+        401,
+        _(
+            "This mailbox opens only with its access link: the address with ?token= that it"
+            " printed when it started. Programs send the header Authorization: Bearer followed"
+            " by the access token."
+        ),
+        [("WWW-Authenticate", 'Bearer realm="dev_mailbox"')],
+    )
+
+
+def _remember_token(token: str) -> Response:
+    """The token from the link goes into a cookie, and out of the address bar and history."""
+    kept = [(name, value) for name, value in request.args.items(multi=True) if name != "token"]
+    # "//host/x" as a Location would lead to another site: one leading slash only.
+    location = "/" + request.path.lstrip("/") + ("?" + urlencode(kept) if kept else "")
+    response = redirect(location, 303)
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Lax")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _own_address() -> str:
+    """Where this server listens, as a link: http://127.0.0.1:8025, http://[::1]:8025."""
+    host, port = request.environ["SERVER_NAME"], request.environ["SERVER_PORT"]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

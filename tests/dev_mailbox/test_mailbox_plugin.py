@@ -1,13 +1,10 @@
 """The `mailbox` fixture's interface, as the web app's tests use it."""
 
 import json
-import signal
 import smtplib
-import subprocess
-import sys
 
 import pytest
-from mailbox_helpers import call, make_message, send
+from mailbox_helpers import RunningCLI, call, make_message, run_python, send
 
 pytestmark = pytest.mark.smtp
 
@@ -81,13 +78,6 @@ def test_invalid_rule_from_a_test_raises(mailbox):
         mailbox.add_rule("re:((", "spam")
 
 
-def run_python(*arguments: str, check: bool = True) -> subprocess.CompletedProcess:
-    """This interpreter with fixed arguments: no untrusted input reaches the command line."""
-    return subprocess.run(  # noqa: S603
-        [sys.executable, *arguments], capture_output=True, text=True, check=check
-    )
-
-
 def test_plugin_import_is_cheap():
     """The entry point loads in every pytest run: it must not pull in the server stack."""
     code = (
@@ -119,28 +109,6 @@ def test_cli_help_and_bad_rules_file(tmp_path):
     not_a_database.write_text("just text")
     failed = run_python("-m", "dev_mailbox", "--db", str(not_a_database), "--smtp-port", "0", check=False)
     assert failed.returncode == 1 and "cannot start: file is not a database" in failed.stderr
-
-
-class RunningCLI:
-    """`python -m dev_mailbox` in a child process, on free ports."""
-
-    def __init__(self, *arguments: str) -> None:
-        self.process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-            [sys.executable, "-m", "dev_mailbox", "--smtp-port", "0", "--http-port", "0", *arguments],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        smtp_line, http_line = self.process.stdout.readline(), self.process.stdout.readline()
-        self.smtp_host, port = smtp_line.rsplit(" ", 1)[1].strip().split(":")
-        self.smtp_port = int(port)
-        self.api_url = http_line.rsplit(" ", 1)[1].strip()
-
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=10)
-        self.process.stdout.close()
-        return code
 
 
 def test_cli_runs_alone_applies_rules_and_keeps_mail_across_restarts(tmp_path):

@@ -200,3 +200,46 @@ def test_mailpit_view_addresses(mailbox):
     assert status == 200 and "<p>HTML</p>" in body.decode()
     assert "sandbox" in headers["Content-Security-Policy"]
     assert call(mailbox, "GET", "/view/nope.txt")[0] == 404
+
+
+def language_links(html: str) -> dict[str, str]:
+    found = re.findall(r'<a href="([^"]*)" lang="(\w+)" hreflang', html)
+    return {code: href.replace("&amp;", "&") for href, code in found}
+
+
+@pytest.mark.parametrize(
+    ("path", "english"),
+    [
+        ("/?_method=PUT", "/?lang=en"),
+        ("/?_external=1", "/?lang=en"),
+        ("/?_anchor=x", "/?lang=en"),
+        ("/?_scheme=javascript", "/?lang=en"),
+        ("/?_external=1&_scheme=javascript&_anchor=a", "/?lang=en"),
+        ("/log?_method=POST&_external=true", "/log?lang=en"),
+        ("/scenarios?saved=1&_anchor=x", "/scenarios?lang=en"),
+        (
+            "/?folder=spam&q=kool&to=a@b.ee&start=0&_external=1&extra=1",
+            "/?folder=spam&to=a@b.ee&q=kool&start=0&lang=en",
+        ),
+        ("/view/nope?_external=1", "/view/nope?lang=en"),
+    ],
+)
+def test_language_links_keep_only_the_pages_own_parameters(mailbox, path, english):
+    """Flask reads _external, _scheme, _anchor and _method in url_for: never from the query string."""
+    status, html = page(mailbox, path, Host="localhost:1")
+    assert status in (200, 404)
+    links = language_links(html)
+    assert links["en"] == english
+    assert links["ru"] == english.replace("lang=en", "lang=ru")
+
+
+def test_language_links_after_a_refused_form_lead_to_a_page(mailbox):
+    """A POST-only address would answer a link with 405: the links go to the inbox instead."""
+    status, body, _ = _post(mailbox, "/delete", [("folder", "inbox")])
+    assert status == 400
+    assert language_links(body.decode())["en"] == "/?lang=en"
+
+
+def test_error_page_keeps_the_allow_header(mailbox):
+    status, _, headers = call(mailbox, "GET", "/delete")
+    assert status == 405 and "POST" in headers["Allow"]
