@@ -239,3 +239,11 @@ def last_link(app, fragment: str) -> str:
         if fragment in message.text_body:
             return link_path(message.text_body)
     raise AssertionError(f"no e-mail with a {fragment} link")
+
+
+def answer_link_requests(app) -> int:
+    """What the sender does first in each round: answer the links parents asked for by address."""
+    from webapp import link_requests
+
+    with app.app_context():
+        return link_requests.process_due()

@@ -92,9 +92,21 @@ def _pybabel(*args: str) -> None:
 def translate_update() -> None:
     """Extract the message ids from code and templates and merge them into every .po file."""
     _pybabel(
-        "extract", "-F", "babel.cfg", "-k", "_l", "--no-location", "-o", "translations/messages.pot", "."
+        "extract",
+        "-F",
+        "babel.cfg",
+        "-k",
+        "_l",
+        "--no-location",
+        "-w",
+        "110",
+        "-o",
+        "translations/messages.pot",
+        ".",
     )
-    _pybabel("update", "-i", "translations/messages.pot", "-d", "translations", "--no-fuzzy-matching")
+    _pybabel(
+        "update", "-i", "translations/messages.pot", "-d", "translations", "--no-fuzzy-matching", "-w", "110"
+    )
 
 
 @translate.command("compile")

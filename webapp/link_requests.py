@@ -13,6 +13,7 @@ from flask import current_app, session
 
 from webapp.clock import utcnow
 from webapp.extensions import db
+from webapp.mailed_links import send_application_link, send_login_link
 from webapp.models import LinkRequest, LinkRequestKind, LinkToken, Parent
 from webapp.outbox import wake_sender_on_commit
 from webapp.tokens import Purpose
@@ -99,10 +100,6 @@ def process_due() -> int:
 
 
 def _answer(request: LinkRequest) -> None:
-    # Imported here: the features import this module to record requests.
-    from webapp.apply.links import send_application_link
-    from webapp.auth.links import send_login_link
-
     if request.kind == LinkRequestKind.SEND_AGAIN:
         last = _last_application_link(request.email)
         if last is not None:

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, render_template, request, url_for
+from flask import Flask, Response, current_app, render_template, request
 from flask_babel import format_time, format_timedelta, get_locale
 from jinja2_fragments.flask import render_block
 
@@ -65,8 +65,10 @@ def form_error_status(form) -> int:
 
 
 def external_url(endpoint: str, **values) -> str:
-    """A link for an e-mail: built from BASE_URL, never from the request's Host header."""
-    return current_app.config["BASE_URL"] + url_for(endpoint, **values)
+    """A link for an e-mail: built from BASE_URL, never from the request's Host header, and the same
+    in a request and in the sender (which has none)."""
+    path = current_app.url_map.bind("base-url.invalid").build(endpoint, values)
+    return current_app.config["BASE_URL"] + path
 
 
 def local_path(target: str | None) -> str:

@@ -48,15 +48,26 @@ def test_the_way_from_the_login_page_to_the_step_one_form(client):
     assert "Edasi" in form and "Lapse isikukood" in form
 
 
+def choose(client, lang: str, next_path: str = "/"):
+    return client.post("/keel", data={"lang": lang, "next": next_path})
+
+
 def test_language_switch_is_remembered_and_only_redirects_locally(client):
-    response = client.get("/keel/ru?next=/abi")
+    response = choose(client, "ru", "/abi")
     assert response.status_code == 303 and response.headers["Location"] == "/abi"
     assert "Подать заявление без входа в систему" in page_text(client.get("/abi"))
-    assert client.get("/keel/en?next=//evil.example/x").headers["Location"] == "/"
-    assert client.get("/keel/en?next=https://evil.example/").headers["Location"] == "/"
+    assert choose(client, "en", "//evil.example/x").headers["Location"] == "/"
+    assert choose(client, "en", "https://evil.example/").headers["Location"] == "/"
     assert "Apply without logging in" in page_text(client.get("/abi"))
-    client.get("/keel/xx")  # unknown language: the choice stays
+    choose(client, "xx")  # unknown language: the choice stays
     assert "Apply without logging in" in page_text(client.get("/abi"))
+
+
+def test_a_get_cannot_change_the_language(client):
+    """Any web page could make a visitor's browser fetch a URL: only a POST with the token counts."""
+    assert client.get("/keel/ru?next=/abi").status_code == 404
+    assert client.get("/keel?lang=ru").status_code == 405
+    assert "Apply without logging in" not in page_text(client.get("/abi"))
 
 
 def test_browser_language_is_used_until_a_choice_is_made(client):
@@ -145,7 +156,7 @@ def test_expired_link_offers_to_start_again(app, client, child_code):
     with time_machine.travel(date.today() + timedelta(days=2)):
         response = client.get(path)
         assert response.status_code == 410
-        assert "Link on aegunud: lingid kehtivad 24 tundi." in page_text(response)
+        assert "See link on aegunud" in page_text(response)
         assert client.post(path, data=APPLICATION).status_code == 410
 
 
@@ -293,7 +304,7 @@ def test_post_without_csrf_token_is_refused_clearly(make_app, child_code):
 
 
 def test_step_one_is_rate_limited_per_address_of_the_browser(make_app, child_code):
-    app = make_app(RATELIMIT_ENABLED=True, APPLY_RATE_LIMIT="2 per hour")
+    app = make_app(RATELIMIT_ENABLED=True, APPLY_PER_CLIENT_LIMIT="2 per hour")
     client = app.test_client()
     assert [start(client, f"p{i}@example.ee", child_code).status_code for i in range(3)] == [303, 303, 429]
     assert "Liiga palju katseid" in page_text(start(client, "p9@example.ee", child_code))

@@ -128,4 +128,4 @@ def test_seed_demo_is_idempotent_and_prints_the_logins(app, runner):
 
 def test_outbox_deliver_with_nothing_due(runner):
     result = runner.invoke(args=["outbox", "deliver"])
-    assert result.exit_code == 0 and "Attempted 0 message(s)." in result.output
+    assert result.exit_code == 0 and "Done: 0 request(s) and message(s)." in result.output

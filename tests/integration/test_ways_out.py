@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import link_path, outbox_messages, page_text
+from tests.conftest import answer_link_requests, link_path, outbox_messages, page_text
 from webapp import isikukood
 from webapp.extensions import db
 from webapp.models import Change, Parent
@@ -57,6 +57,7 @@ def test_send_again_from_the_check_page_and_the_help_page(app, client, child_cod
     again = client.post("/taotlus/saada-uuesti", data={"email": "mari@example.ee"})
     assert again.headers["Location"] == "/taotlus/saadetud"
     assert "Kui meil on aadressile mari@example.ee midagi saata" in page_text(client.get("/taotlus/saadetud"))
+    assert answer_link_requests(app) == 1
     first, second = outbox_messages(app)
     assert second.recipient == "mari@example.ee" and link_path(first.text_body) != link_path(second.text_body)
     # The fresh link is for the same child.
@@ -69,6 +70,7 @@ def test_send_again_answers_the_same_for_unknown_addresses_and_is_capped(app, cl
     assert unknown.headers["Location"] == "/taotlus/saadetud"
     for _ in range(5):
         client.post("/taotlus/saada-uuesti", data={"email": "mari@example.ee"})
+    answer_link_requests(app)
     assert [m.recipient for m in outbox_messages(app)] == ["mari@example.ee"] * 3  # 3 an hour
     bad = client.post("/taotlus/saada-uuesti", data={"email": "not-an-address"})
     assert bad.status_code == 422 and "See pole korrektne e-posti aadress." in page_text(bad)
@@ -206,6 +208,6 @@ def test_only_the_newest_email_change_request_counts(app, client, known_mother):
 
 def test_a_logged_in_parents_language_choice_is_kept_for_their_emails(app, client, known_mother):
     client.post("/tuvasta/id-kaart", data={"personal_code": MOTHER_CODE, "pin": "1234"})
-    client.get("/keel/ru?next=/profiil/")
+    client.post("/keel", data={"lang": "ru", "next": "/profiil/"})
     client.post("/profiil/e-post", data={"email": "kadri@gmail.com"})
     assert outbox_messages(app)[-1].subject == "Подтвердите новый адрес e-mail – Testkool"
