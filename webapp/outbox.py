@@ -130,10 +130,14 @@ def _connect() -> smtplib.SMTP:
         smtp = smtplib.SMTP_SSL(*address, timeout=timeout, context=_tls_context())
     else:
         smtp = smtplib.SMTP(*address, timeout=timeout)
-        if config["MAIL_USE_TLS"]:
+    try:
+        if config["MAIL_USE_TLS"] and not config["MAIL_USE_SSL"]:
             smtp.starttls(context=_tls_context())
-    if config["MAIL_USERNAME"]:
-        smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        if config["MAIL_USERNAME"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+    except (smtplib.SMTPException, OSError):
+        _close(smtp)  # a half-set-up connection would otherwise be left to the garbage collector
+        raise
     return smtp
 
 
@@ -169,9 +173,17 @@ def deliver_due() -> int:
         return 0
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     smtp: smtplib.SMTP | None = None
-    for message in messages:
+    for index, message in enumerate(messages):
         try:
             smtp = smtp or _connect()
+        except (smtplib.SMTPException, OSError) as error:
+            # The relay or our settings failed (down, TLS, login), not the recipient: never a bounce.
+            reply = _smtp_failure(error)[1]
+            for waiting in messages[index:]:
+                _record_failure(waiting, False, reply)
+            db.session.commit()
+            break
+        try:
             smtp.send_message(_as_email(message, sender))
         except (smtplib.SMTPException, OSError) as error:
             permanent, reply = _smtp_failure(error)

@@ -1,6 +1,8 @@
 """Security headers on every response."""
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app
+
+from webapp.config import is_production
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -25,6 +27,9 @@ def _add_headers(response: Response) -> Response:
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if is_production(current_app.config):
+        # Production runs on HTTPS only (doctor checks BASE_URL): browsers never try plain HTTP again.
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     if response.mimetype == "text/html":
         headers.setdefault("Cache-Control", "no-store")
     return response

@@ -56,7 +56,7 @@ def test_parent_applies_from_the_login_page_to_valmis(
     address = f"vanem.{language}@example.ee"
     page.goto(url + "/")
     if language != "et":
-        page.get_by_role("link", name=language.upper()).click()
+        page.get_by_role("button", name=language.upper()).click()
     screenshot("login-page")
     page.get_by_role("link", name=text["new_account"]).click()
     screenshot("new-account")

@@ -211,3 +211,17 @@ def test_staff_cannot_give_one_address_to_two_parents(app, school):
             )
             == 2
         )  # the application link and the approval
+
+
+def test_a_relay_refusing_our_login_is_retried_not_a_bounce(make_app, mailbox, school):
+    """535 at AUTH means our MAIL_PASSWORD is wrong: every e-mail of the round waits for the school's
+    IT to fix it; none is shown to staff as a parent's undeliverable address."""
+    mailbox.set_chaos(authentication=100)
+    app = make_app(MAIL_PORT=mailbox.smtp_port, MAIL_TIMEOUT=5.0, MAIL_USERNAME="portal", MAIL_PASSWORD="x")
+    client = app.test_client()
+    step_one(app, client, school.child_5a)
+    step_one(app, client, school.child_6b, email="olga@example.ee")
+    deliver(app)
+    assert [(m.status, m.attempts) for m in outbox_messages(app)] == [("pending", 1)] * 2
+    assert all(m.last_error.startswith("535") for m in outbox_messages(app))
+    assert mailbox.messages() == []

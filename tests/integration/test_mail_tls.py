@@ -85,7 +85,7 @@ class Relay:
     def _authenticate(self, server, _session, _envelope, _mechanism, login: LoginPassword) -> AuthResult:
         over_tls = server.transport.get_extra_info("ssl_object") is not None
         self.credentials.append((login.login.decode(), login.password.decode(), over_tls))
-        return AuthResult(success=True)
+        return AuthResult(success=login.password.decode() == PASSWORD)
 
     async def handle_DATA(self, _server, _session, envelope: Envelope) -> str:
         self.received.append(envelope)
@@ -127,14 +127,14 @@ def start_relay() -> Iterator:
 
 
 def queue_and_deliver(
-    make_app, relay: Relay, mode: str, child_code: str, ca_file: str | None
+    make_app, relay: Relay, mode: str, child_code: str, ca_file: str | None, password: str = PASSWORD
 ) -> OutboxMessage:
     """An application link in the outbox, one delivery round; returns the outbox row afterwards."""
     app = make_app(
         MAIL_PORT=relay.port,
         MAIL_TLS_CA_FILE=ca_file,
         MAIL_USERNAME=USERNAME,
-        MAIL_PASSWORD=PASSWORD,
+        MAIL_PASSWORD=password,
         MAIL_TIMEOUT=2.0,
         **MODES[mode],
     )
@@ -186,3 +186,16 @@ def test_certificate_for_another_host_is_refused_even_from_the_configured_ca(
     relay = start_relay(trusted_ca.issue_cert("other.example"), mode)
     message = queue_and_deliver(make_app, relay, mode, child_code, ca_file)
     assert_refused_and_waiting(message, relay, "mismatch")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_refused_login_is_the_relays_problem_not_a_bounce(
+    make_app, start_relay, trusted_ca, ca_file, child_code, mode
+):
+    """535 at AUTH says our MAIL_PASSWORD is wrong: the e-mail waits and is retried; staff never see
+    the parent's address as undeliverable."""
+    relay = start_relay(trusted_ca.issue_cert("127.0.0.1", "localhost"), mode)
+    message = queue_and_deliver(make_app, relay, mode, child_code, ca_file, password="not-the-password")
+    assert relay.received == []
+    assert (message.status, message.attempts) == ("pending", 1)
+    assert message.last_error  # the relay's refusal (or its hang-up), kept for the staff's log

@@ -29,8 +29,8 @@ def start():
         suggestion = email_typos.suggest(email)
         if suggestion and request.form.get("use_suggestion") == suggestion:
             email, suggestion = suggestion, None
-        elif request.form.get("keep_email") == email or request.form.get("suggestion_shown") == suggestion:
-            suggestion = None  # kept by a click on "keep", or by pressing Edasi again
+        elif request.form.get("keep_email") == email:
+            suggestion = None
         if suggestion is None:
             locale = str(get_locale())
             if link_requests.record(LinkRequestKind.APPLY, email, locale, processed=True):
