@@ -46,8 +46,8 @@ def time_of_day(moment: datetime) -> str:
 
 
 def duration(span: timedelta) -> str:
-    """ "1 hour", "7 päeva", "24 часа": how long a link lives, in the reader's language."""
-    return format_timedelta(span, threshold=1.5)
+    """How long a link lives, in the reader's language: "1 hour", "1 nädal", "1 день"."""
+    return format_timedelta(span)
 
 
 def register(app: Flask) -> None:
