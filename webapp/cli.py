@@ -51,7 +51,9 @@ def roster_import(path: Path) -> None:
     for error in result.errors:
         click.echo(error, err=True)
     if result.errors:
+        db.session.rollback()
         raise click.ClickException(f"{len(result.errors)} error(s): nothing was imported.")
+    db.session.commit()
     click.echo(f"Imported: {result.students} new student(s), {result.parents} new parent(s).")
 
 
@@ -64,6 +66,7 @@ def seed_demo() -> None:
             " Set APP_ENV=development or demo on a machine of your own."
         )
     demo.seed()
+    db.session.commit()
     for line in demo.login_lines():
         click.echo(line)
 

@@ -59,7 +59,7 @@ def _roster() -> list[dict]:
 
 
 def seed() -> None:
-    """Create the demo school once; running it again changes nothing."""
+    """Create the demo school once (the caller commits); running it again changes nothing."""
     if db.session.scalar(sa.select(Staff).where(Staff.email == STAFF[0][0])) is None:
         for email, first_name, last_name, role in STAFF:
             create_staff(email, first_name, last_name, role, DEMO_PASSWORD)
@@ -67,7 +67,6 @@ def seed() -> None:
         result = import_rows(_roster())
         assert not result.errors, result.errors  # noqa: S101 - our own demo data
         _waiting_application(_roster()[3]["student_personal_code"])
-        db.session.commit()
 
 
 def login_lines() -> list[str]:

@@ -111,9 +111,4 @@ def import_file(path: Path) -> ImportResult:
         missing = [column for column in COLUMNS[:5] if column not in (reader.fieldnames or [])]
         if missing:
             return ImportResult(errors=[f"missing columns: {', '.join(missing)}"])
-        result = import_rows(list(reader))
-    if result.errors:
-        db.session.rollback()
-    else:
-        db.session.commit()
-    return result
+        return import_rows(list(reader))
