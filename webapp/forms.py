@@ -1,6 +1,7 @@
 """Validators shared by the features' forms; every message is in the user's language."""
 
 import re
+import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
@@ -29,6 +30,12 @@ PERSONAL_CODE_MESSAGES = {
     ),
 }
 
+def normalised_text(value):
+    """What is compared with the roster is stored as one form: compatibility characters folded (NFKC),
+    white space trimmed and single."""
+    return " ".join(unicodedata.normalize("NFKC", value).split()) if isinstance(value, str) else value
+
+
 _NAME = re.compile(r"[^\W\d_]+(?:[ '’.-]+[^\W\d_]+)*\.?")
 
 
@@ -51,7 +58,7 @@ def email_field(label) -> EmailField:
             Length(max=EMAIL_LENGTH, message=TOO_LONG),
             valid_email,
         ],
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        filters=[normalised_text],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )
 
@@ -75,7 +82,7 @@ def name_field(label, autocomplete: str) -> StringField:
     return StringField(
         label,
         validators=[DataRequired(REQUIRED), Length(max=NAME_LENGTH, message=TOO_LONG), valid_name],
-        filters=[lambda value: " ".join(value.split()) if isinstance(value, str) else value],
+        filters=[normalised_text],
         render_kw={"autocomplete": autocomplete},
     )
 

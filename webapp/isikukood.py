@@ -1,6 +1,7 @@
 """Estonian personal codes (isikukood): python-stdnum's checks plus the age of a school child."""
 
 import re
+import unicodedata
 from datetime import date
 from enum import StrEnum
 
@@ -31,15 +32,16 @@ class InvalidPersonalCode(ValueError):
 
 
 def normalise(value: str) -> str:
-    """Drop every kind of white space, inside the code too (people type "5 1205 ...")."""
-    return re.sub(r"\s+", "", value)
+    """Compatibility forms folded (the full-width digits some phone keyboards type) and every kind
+    of white space dropped, inside the code too (people type "5 1205 ...")."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", value))
 
 
 def check(value: str) -> str:
     """The compact code if it is a valid isikukood, else InvalidPersonalCode."""
-    code = normalise(value)
     try:
-        ik.validate(code)
+        # The compact ASCII code is what is stored and compared with the roster.
+        code = ik.validate(normalise(value))
     except InvalidLength:  # a subclass of InvalidFormat: test it first
         raise InvalidPersonalCode(Problem.LENGTH) from None
     except InvalidFormat:

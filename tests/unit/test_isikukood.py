@@ -60,3 +60,17 @@ def test_age_limits_are_inclusive_on_the_birthday():
     assert isikukood.check_child(youngest, today=TODAY) == youngest
     with pytest.raises(InvalidPersonalCode):
         isikukood.check_child(isikukood.make(date(2004, 11, 29), True, 2), today=TODAY)  # 22 today
+
+
+@pytest.mark.parametrize(
+    "typed", ["５１５０３１７１０１２", "５ １５０ ３１７ １０１２", "\u200951503171012\u00a0"]
+)
+def test_full_width_digits_give_the_ascii_code_that_matches_the_roster(typed):
+    """Some phone keyboards and IMEs type full-width digits: the stored code is the plain one."""
+    assert isikukood.check(typed) == "51503171012"
+
+
+def test_digits_of_other_scripts_are_refused():
+    with pytest.raises(isikukood.InvalidPersonalCode) as refused:
+        isikukood.check("٥١٥٠٣١٧١٠١٢")
+    assert refused.value.problem is isikukood.Problem.FORMAT
