@@ -89,7 +89,7 @@ def test_step_one_answers_the_same_whatever_was_entered_and_sends_one_email(app,
 def test_email_is_in_the_parents_language_with_a_link_built_from_base_url(app, client, child_code):
     start(client, "mari@example.ee", child_code, Host="attacker.example", **{"Accept-Language": "ru"})
     message = outbox_messages(app)[0]
-    assert message.subject == "Ваша ссылка для заявления на аккаунт – Testkool"
+    assert message.subject == "Ссылка на форму заявления – Testkool"
     assert "Откройте форму заявления" in message.text_body
     assert "http://portal.test/taotlus/vorm/" in message.text_body
     assert "attacker.example" not in message.text_body + message.html_body
@@ -105,7 +105,7 @@ def test_the_whole_flow_to_valmis(app, client, child_code):
     response = client.post(path, data=APPLICATION)
     assert response.status_code == 303 and response.headers["Location"] == "/taotlus/valmis"
     done = page_text(client.get("/taotlus/valmis"))
-    assert "VALMIS!" in done and "Kool peaks vastama hiljemalt" in done
+    assert "VALMIS!" in done and "Kooli vastuse tähtaeg on" in done
     with app.app_context():
         application = db.session.scalar(sa.select(Application))
         assert (application.email, application.child_personal_code) == ("mari@example.ee", child_code)
@@ -179,7 +179,7 @@ ESTONIAN_ERRORS = [
         {"email": "mari@", "child_personal_code": "51702310000"},
         [
             "See pole korrektne e-posti aadress.",
-            "Esimesed seitse numbrit ei moodusta tegelikku sünnikuupäeva.",
+            "Esimesed seitse numbrit ei anna kehtivat sünnikuupäeva.",
         ],
     ),
     ({"email": "a" * 10_000, "child_personal_code": "1" * 10_000}, ["Palun kõige rohkem 254 märki."]),
@@ -209,7 +209,7 @@ def test_bad_input_in_russian(client):
     client.set_cookie("lang", "ru")
     text = page_text(client.post("/taotlus/", data={"email": "mari@", "child_personal_code": "51702310000"}))
     assert "Это неверный адрес e-mail." in text
-    assert "Первые семь цифр не образуют настоящую дату рождения." in text
+    assert "Первые семь цифр не соответствуют существующей дате рождения." in text
 
 
 def test_application_form_bad_input_keeps_the_link_usable(app, client, child_code):
@@ -308,3 +308,25 @@ def test_step_one_is_rate_limited_per_address_of_the_browser(make_app, child_cod
     client = app.test_client()
     assert [start(client, f"p{i}@example.ee", child_code).status_code for i in range(3)] == [303, 303, 429]
     assert "Liiga palju katseid" in page_text(start(client, "p9@example.ee", child_code))
+
+
+@pytest.mark.parametrize(
+    ("language", "subject"),
+    [
+        ("et", "Saime sinu taotluse kätte"),
+        ("ru", "Мы получили ваше заявление"),
+        ("en", "We received your application"),
+    ],
+)
+def test_a_receipt_with_the_answer_date_follows_the_application(app, client, child_code, language, subject):
+    from webapp.models import Application
+    from webapp.working_days import answer_due
+
+    client.post("/keel", data={"lang": language})
+    path = form_path(app, client, child_code)
+    assert client.post(path, data=APPLICATION).status_code == 303
+    receipt = outbox_messages(app)[-1]
+    assert receipt.recipient == "mari@example.ee" and receipt.subject.startswith(subject)
+    with app.app_context():
+        due = answer_due(db.session.scalar(sa.select(Application.submitted_at)))
+    assert str(due.day) in receipt.text_body and str(due.day) in page_text(client.get("/taotlus/valmis"))

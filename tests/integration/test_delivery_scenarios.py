@@ -209,8 +209,8 @@ def test_staff_cannot_give_one_address_to_two_parents(app, school):
             db.session.scalar(
                 sa.select(sa.func.count(OutboxMessage.id)).where(OutboxMessage.recipient == "mari@example.ee")
             )
-            == 2
-        )  # the application link and the approval
+            == 3
+        )  # the application link, the receipt and the approval
 
 
 def test_a_relay_refusing_our_login_is_retried_not_a_bounce(make_app, mailbox, school):

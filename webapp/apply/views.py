@@ -2,6 +2,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from webapp import email_typos, link_requests, tokens
 from webapp.apply import bp
@@ -11,6 +12,7 @@ from webapp.extensions import db
 from webapp.limits import client, limit, typed
 from webapp.mailed_links import send_application_link
 from webapp.models import Application, LinkRequestKind
+from webapp.outbox import send_email
 from webapp.rendering import form_error_status, render_page
 from webapp.working_days import answer_due
 
@@ -114,7 +116,15 @@ def application_form(token: str):
         consent_given_at=utcnow(),
     )
     db.session.add(application)
-    db.session.commit()
+    send_email(
+        application.email,
+        "application_received",
+        _l("We received your application"),
+        application.locale,
+        application=application,
+        answer_by=answer_due(application.consent_given_at),
+    )
+    db.session.commit()  # the application and its receipt, together
     session[SUBMITTED_KEY] = application.id
     return redirect(url_for("apply.done"), 303)
 
