@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -40,6 +41,22 @@ def _too_many_attempts():
     return render_template("errors/too_many.html", retry_at=retry_at, back=back), 429
 
 
+def _forbidden():
+    """Who is logged in, and the way to switch: a staff member who opened a parent's link in the same
+    browser (or the other way round) must not be left at a bare "access denied"."""
+    if not current_user.is_authenticated:
+        return _page(403, *MESSAGES[403])
+    wanted = "staff" if request.path.startswith(url_for("staff.queue")) else "parent"
+    login_page = url_for("staff.login") if wanted == "staff" else url_for("home.index")
+    page = render_template(
+        "errors/forbidden.html",
+        wanted=wanted if wanted != current_user.kind else None,
+        login_page=login_page,
+        home=url_for(current_user.home_endpoint),
+    )
+    return page, 403
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(_error: CSRFError):
@@ -61,6 +78,8 @@ def register(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code == 429:
             return _too_many_attempts()
+        if error.code == 403:
+            return _forbidden()
         code = error.code if error.code in MESSAGES else 400
         return _page(code, *MESSAGES[code])
 

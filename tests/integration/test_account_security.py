@@ -326,3 +326,49 @@ def test_the_admin_may_move_a_logged_in_parents_address(app, mari):
     log_in_staff(admin, School.admin)
     path, _parent_id = parent_page(app, "mari@example.ee")
     assert edit(admin, path, "mari.liis@example.ee").status_code == 303
+
+
+# One browser, two roles
+
+
+def test_staff_who_opened_a_parents_link_is_told_who_is_logged_in_and_can_switch(app, mari):
+    browser = app.test_client()
+    log_in_staff(browser, School.teacher_5a)
+    browser.post(mari)  # the parent's link, opened in the staff member's browser
+    refused = browser.get("/kool/")
+    assert refused.status_code == 403
+    text = page_text(refused)
+    assert "lapsevanemana Mari-Liis Mägi" in text and "Logi välja ja logi sisse kooli töötajana" in text
+    switched = browser.post("/logi-valja", data={"next": "/kool/sisene"})
+    assert switched.headers["Location"] == "/kool/sisene"
+    log_in_staff(browser, School.teacher_5a)
+    assert browser.get("/kool/").status_code == 200
+
+
+def test_a_parent_on_a_staff_page_and_staff_on_a_parent_page_see_the_way_out(app, mari, school):
+    staff = app.test_client()
+    log_in_staff(staff, School.teacher_6b)
+    refused = staff.get("/profiil/")
+    assert refused.status_code == 403 and "Logi välja ja logi sisse lapsevanemana" in page_text(refused)
+    class_page = parent_page(app, "mari@example.ee")[0].rsplit("/vanem/", 1)[0]
+    other_class = staff.get(class_page)
+    assert other_class.status_code == 403 and "Logi välja ja logi sisse kellegi teisena" in page_text(
+        other_class
+    )
+
+
+def test_logout_goes_only_to_a_page_of_this_site(app, mari):
+    parent = logged_in(app, mari)
+    assert parent.post("/logi-valja", data={"next": "https://evil.example/"}).headers["Location"] == "/"
+
+
+def test_staff_keep_the_language_of_the_login_page(app, school):
+    staff = app.test_client()
+    response = staff.post(
+        "/kool/sisene",
+        data={"email": School.admin, "password": "Kevadine-Kask-2026"},
+        headers={"Accept-Language": "ru"},
+    )
+    assert response.status_code == 303
+    # The next page, with no language cookie and no browser hint: the language chosen at login.
+    assert "Заявления" in staff.get("/kool/").get_data(as_text=True)

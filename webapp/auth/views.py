@@ -1,4 +1,4 @@
-from flask import redirect, url_for
+from flask import redirect, request, url_for
 from flask_babel import get_locale
 from flask_login import login_required
 
@@ -9,7 +9,7 @@ from webapp.auth.forms import LoginForm, LoginLinkForm
 from webapp.extensions import db
 from webapp.limits import client, limit, link, typed
 from webapp.models import LinkRequestKind, Parent
-from webapp.rendering import form_error_status, render_page
+from webapp.rendering import form_error_status, local_path, render_page
 from webapp.sessions import end_session, start_session
 
 
@@ -89,5 +89,6 @@ def renew_login_link(token: str):
 @bp.post("/logi-valja")
 @login_required
 def logout():
+    """Ends the session; `next` (a path on this site) is where to go, e.g. the other login page."""
     end_session()
-    return redirect(url_for("home.index"), 303)
+    return redirect(local_path(request.form.get("next")), 303)

@@ -2,6 +2,7 @@ from collections.abc import Callable
 from datetime import date
 
 from flask import abort, flash, redirect, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -41,6 +42,7 @@ from webapp.working_days import ANSWER_WITHIN, school_date, working_days_between
 def login():
     form = StaffLoginForm()
     if form.validate_on_submit() and (staff := password_login(Staff, form)):
+        staff.locale = str(get_locale())  # the language of the login page stays after login
         start_session(staff, "password")
         db.session.commit()
         return redirect(url_for("staff.queue"), 303)
