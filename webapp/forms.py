@@ -30,6 +30,7 @@ PERSONAL_CODE_MESSAGES = {
     ),
 }
 
+
 def normalised_text(value):
     """What is compared with the roster is stored as one form: compatibility characters folded (NFKC),
     white space trimmed and single."""
@@ -78,9 +79,10 @@ def valid_personal_code(_form, field: Field) -> None:
         raise ValidationError(PERSONAL_CODE_MESSAGES[error.problem]) from None
 
 
-def name_field(label, autocomplete: str) -> StringField:
+def name_field(label, autocomplete: str, description: str = "") -> StringField:
     return StringField(
         label,
+        description=description,
         validators=[DataRequired(REQUIRED), Length(max=NAME_LENGTH, message=TOO_LONG), valid_name],
         filters=[normalised_text],
         render_kw={"autocomplete": autocomplete},

@@ -20,6 +20,10 @@ RELATIONS = [
     SelectChoice("muu", _l("other")),
 ]
 RELATION_LABELS = {choice.value: choice.label for choice in RELATIONS}
+# The roster has the names as the Estonian population register writes them, in Latin letters.
+AS_ON_THE_ID = _l(
+    "As on the child's Estonian ID card or passport, in Latin letters (e.g. Artjom, not Артём)."
+)
 
 
 class StartForm(FlaskForm):
@@ -49,8 +53,8 @@ class ApplicationForm(FlaskForm):
             AnyOf([choice.value for choice in RELATIONS], message=_l("Please choose one.")),
         ],
     )
-    child_first_name = name_field(_l("Child's first name"), "off")
-    child_last_name = name_field(_l("Child's last name"), "off")
+    child_first_name = name_field(_l("Child's first name"), "off", description=AS_ON_THE_ID)
+    child_last_name = name_field(_l("Child's last name"), "off", description=AS_ON_THE_ID)
     message = TextAreaField(
         _l("Message to the school (optional)"),
         validators=[Optional(), Length(max=2000, message=TOO_LONG)],
