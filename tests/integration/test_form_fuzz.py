@@ -5,17 +5,19 @@ the rules (an application's link is used; an e-mail goes to an address, with no 
 
 The routes come from `app.url_map`; their fields from the FlaskForm classes each view names (itself or
 through the webapp functions it calls) and the `request.form` keys it reads. A new route is fuzzed
-without a change here, unless its URL has a parameter URL_VALUES does not know, or it reads no form
-and is not in FORMLESS: then `test_every_post_route_is_fuzzed` says which.
+without a change here; `test_every_post_route_is_fuzzed` asks for an entry when its URL has a parameter
+URL_VALUES does not know, or when no form is found in its view and it is not in FORMLESS.
 """
 
 import dis
 import inspect
 import itertools
 import logging
+import math
 import re
 import traceback
 import types
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,10 +41,10 @@ from webapp.extensions import db
 from webapp.models import Application, LinkToken, OutboxMessage, Parent, SchoolClass, Student
 
 MIN_INPUTS = 10_000  # generated values posted per run, asserted at the end
-EXAMPLES_PER_ROUTE = 30  # per route and visitor: the run's bound in time
+POSTS_PER_RUN = 1650  # shared by the routes and visitors: the run's bound in time
 VISITORS = ("anonymous", "parent", "admin")
 # POST routes that read no form: a button, with the URL as their only input. They get unknown fields.
-FORMLESS = {"auth.use_login_link", "auth.renew_login_link", "auth.logout"}
+FORMLESS = {"auth.use_login_link", "auth.renew_login_link"}
 # Saved on a connection of its own whatever the answer: the visit, not the form.
 SESSION_TABLES = {"web_session"}
 # Rows the forms change, which a refused post must leave as they were (every table keeps its row count).
@@ -67,7 +69,7 @@ URL_PARAMETER = re.compile(r"<(?:[^<>:]+:)?([^<>:]+)>")  # <int:class_id> → cl
 
 @dataclass(frozen=True)
 class Pointer:
-    """A URL value that is looked up when the post is made: a link still valid, the pending application."""
+    """A URL value looked up when the post is made: a link that still works, the pending application."""
 
     description: str
     resolve: Callable[["Portal"], str | int]
@@ -76,27 +78,32 @@ class Pointer:
         return self.description
 
 
-def _links(state: str) -> list[Pointer]:
-    return [
-        Pointer(f"{state} {path} link", lambda portal, p=path: portal.link_secret(p, state))
-        for path in LINK_PATHS
-    ]
+def _links(rule: str) -> list[Pointer]:
+    """Mostly a working link of the kind the rule takes (its path starts the same way), also a dead one
+    of that kind and working ones of other kinds."""
+    links = []
+    for path in LINK_PATHS:
+        working = Pointer(f"a working {path} link", lambda portal, p=path: portal.link_secret(p, "working"))
+        dead = Pointer(f"a dead {path} link", lambda portal, p=path: portal.link_secret(p, "dead"))
+        links += [working, working, working, dead] if rule.startswith(path) else [working]
+    return links
 
 
-# Each URL parameter of a POST rule: the real values it can take (besides the generated ones).
-URL_VALUES: dict[str, Callable[["Portal"], list]] = {
-    "token": lambda _portal: _links("valid") + _links("spent"),
-    "slug": lambda _portal: ["smart-id", "id-kaart"],
-    "form_name": lambda _portal: ["start", "application"],
-    "field_name": lambda portal: portal.field_names + list(FORM_ATTRIBUTES),
-    "application_id": lambda _portal: [
-        Pointer("a pending application", lambda portal: portal.pending_application()),
+# Each URL parameter of a POST rule: the real values it can take (besides the generated ones), as often
+# as each is wanted.
+URL_VALUES: dict[str, Callable[["Portal", str], list]] = {
+    "token": lambda _portal, rule: _links(rule),
+    "slug": lambda _portal, _rule: ["smart-id", "id-kaart"],
+    "form_name": lambda _portal, _rule: ["start", "application"],
+    "field_name": lambda portal, _rule: portal.field_names + list(FORM_ATTRIBUTES),
+    "application_id": lambda _portal, _rule: [
+        *[Pointer("a pending application", lambda portal: portal.pending_application())] * 3,
         Pointer("a decided application", lambda portal: portal.decided_application),
     ],
-    "class_id": lambda portal: portal.class_ids,
-    "parent_id": lambda _portal: [Pointer("a parent of 5A", lambda portal: portal.newest_parent)],
-    "student_id": lambda portal: portal.student_ids,
-    "message_id": lambda portal: portal.bounce_ids,
+    "class_id": lambda portal, _rule: portal.class_ids,
+    "parent_id": lambda _portal, _rule: [Pointer("a parent of 5A", lambda portal: portal.newest_parent)],
+    "student_id": lambda portal, _rule: portal.student_ids,
+    "message_id": lambda portal, _rule: portal.bounce_ids,
 }
 
 
@@ -106,6 +113,7 @@ class Route:
     endpoint: str
     fields: list[str]
     parameters: list[str]
+    reads_form: bool  # a FlaskForm or request.form keys found in its view
 
 
 def _code_objects(code: types.CodeType):
@@ -158,28 +166,20 @@ def field_names(form_class: type[FlaskForm]) -> set[str]:
 
 
 def post_routes(app: Flask) -> list[Route]:
-    """Every POST rule with the fields its view reads; fails naming each rule this test cannot fuzz."""
-    routes, problems, formless = [], [], set()
+    """Every POST rule, with the fields its view reads."""
+    routes = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
-        if "POST" not in rule.methods:
-            continue
-        forms, keys = form_inputs(app.view_functions[rule.endpoint])
-        fields = sorted(keys.union(*(field_names(form) for form in forms)))
-        if not forms and not keys:
-            formless.add(rule.endpoint)
-        problems += [
-            f"{rule.rule}: add <{name}> to URL_VALUES" for name in rule.arguments - URL_VALUES.keys()
-        ]
-        routes.append(Route(rule.rule, rule.endpoint, fields, sorted(rule.arguments)))
-    problems += [
-        f"{endpoint}: reads no form that this test finds; add it to FORMLESS"
-        for endpoint in formless - FORMLESS
-    ]
-    problems += [
-        f"{endpoint} in FORMLESS: no such POST route, or it reads a form" for endpoint in FORMLESS - formless
-    ]
-    assert problems == [], "\n".join(problems)
+        if "POST" in rule.methods:
+            forms, keys = form_inputs(app.view_functions[rule.endpoint])
+            fields = sorted(keys.union(*(field_names(form) for form in forms)))
+            routes.append(
+                Route(rule.rule, rule.endpoint, fields, sorted(rule.arguments), bool(forms or keys))
+            )
     return routes
+
+
+def _log_in_admin(visitor: "Visitor") -> None:
+    log_in_staff(visitor.client, School.admin)
 
 
 def home_of(client) -> str:
@@ -192,13 +192,14 @@ class Visitor:
     """One browser of one kind of person, logged in again whenever a post ended its login or logged it
     in as someone else (a login link, the staff login with plausible values, logging out)."""
 
-    def __init__(self, app: Flask, kind: str, log_in: Callable) -> None:
-        self.app, self.kind, self._log_in = app, kind, log_in
+    def __init__(self, app: Flask, log_in: Callable[["Visitor"], None]) -> None:
+        self.app, self._log_in = app, log_in
+        self.parent_id: int | None = None  # a parent visitor's account, once it has one
         self.log_in_again()
 
     def log_in_again(self) -> None:
         self.client = self.app.test_client()
-        self._log_in(self.client)
+        self._log_in(self)
         self.home = home_of(self.client)
 
     def session_id(self) -> str | None:
@@ -269,17 +270,19 @@ class Portal:
         self.app, self.school, self.routes = app, school, routes
         self.field_names = sorted({name for route in routes for name in route.fields})
         self._numbers = itertools.count(1)
-        self.links: dict[str, str] = {}  # link path fragment → the newest link's path
-        self.spent: dict[str, str] = {}  # … → a link of that kind that no longer works
-        self.generated = 0
+        self.working_links: dict[str, str] = {}  # LINK_PATHS entry → the newest link of that kind
+        self.dead_links: dict[str, str] = {}  # … → one that no longer works
+        self.inputs = Counter()  # generated values posted: in form fields, unknown fields, URLs
         self.findings: dict[tuple[str, str, str], Finding] = {}  # (rule, kind, what) → the first
         self._examined: set[tuple[str, str]] = set()  # (row, address) and (problem, row) seen already
         self._outbox_checked = 0
         self._last_error = LastError()
         app.logger.addHandler(self._last_error)
         self._probe = app.test_client()
-        self.helper_admin = Visitor(app, "admin", lambda client: log_in_staff(client, School.admin))
-        self.helper_parent = Visitor(app, "parent", self._log_in_new_parent)
+        self.decided_application: int | None = None  # both set by approved_parent_link
+        self.newest_parent: int | None = None
+        self.helper_admin = Visitor(app, _log_in_admin)
+        self.helper_parent = Visitor(app, self._log_in_parent)
         self._pending: int | None = None
         self._state: dict | None = None  # saved_state() as the last post left it
         tables = [table for table in db.metadata.sorted_tables if table.name not in SESSION_TABLES]
@@ -301,9 +304,9 @@ class Portal:
             self._bounce(self.approved_parent_link()),
         ]
         self.visitors = {
-            "anonymous": Visitor(app, "anonymous", lambda _client: None),
-            "parent": Visitor(app, "parent", self._log_in_new_parent),
-            "admin": Visitor(app, "admin", lambda client: log_in_staff(client, School.admin)),
+            "anonymous": Visitor(app, lambda _visitor: None),
+            "parent": Visitor(app, self._log_in_parent),
+            "admin": Visitor(app, _log_in_admin),
         }
         self.plausible = self._plausible_values()
 
@@ -347,9 +350,20 @@ class Portal:
             self.newest_parent = db.session.scalar(sa.select(Parent.id).where(Parent.email == email))
         return self._newest_mail("/sisene/")
 
-    def _log_in_new_parent(self, client) -> None:
+    def _log_in_parent(self, visitor: Visitor) -> None:
+        """With the password while the visitor's parent has it; else as a new parent, by the approval's
+        link, who sets the password then."""
+        if visitor.parent_id is not None:
+            with self.app.app_context():
+                email = db.session.get(Parent, visitor.parent_id).email
+            login = {"email": email, "password": PARENT_PASSWORD}
+            if visitor.client.post("/logi-sisse", data=login).status_code == 303:
+                return
         _message, path = self.approved_parent_link()
-        assert client.post(path).status_code == 303
+        assert visitor.client.post(path).status_code == 303
+        visitor.parent_id = self.newest_parent
+        password = dict.fromkeys(["new_password", "repeat_password", "current_password"], PARENT_PASSWORD)
+        assert visitor.client.post("/profiil/muuda", data=password).status_code == 303
 
     def _email_change_link(self) -> tuple[int, str]:
         self.helper_parent.keeps_identity()
@@ -378,19 +392,19 @@ class Portal:
 
     def link_secret(self, fragment: str, state: str) -> str:
         """The secret of a working link (a fresh one once the last is used), or of a dead one."""
-        path = self.links.get(fragment)
+        path = self.working_links.get(fragment)
         if path is None or self._probe.get(path).status_code != 200:
             if path is not None:
-                self.spent[fragment] = path
+                self.dead_links[fragment] = path
             make = {
                 "/taotlus/vorm/": lambda: self.apply_link(self.new_address()),
                 "/sisene/": self.approved_parent_link,
                 "/profiil/e-post/": self._email_change_link,
                 "/profiil/tagasi/": self._undo_link,
             }[fragment]
-            path = self.links[fragment] = make()[1]
-        if state == "spent":
-            path = self.spent.get(fragment, path + "x")
+            path = self.working_links[fragment] = make()[1]
+        if state == "dead":
+            path = self.dead_links.get(fragment, path + "x")
         return path.rsplit("/", 1)[1]
 
     def pending_application(self) -> int:
@@ -437,15 +451,16 @@ class Portal:
 
     # Posting, and what must hold after each post.
 
-    def url_strategy(self, parameter: str) -> st.SearchStrategy[tuple[object, bool]]:
-        """(value, generated?) for a URL parameter: a real value, or a generated one."""
+    def url_strategy(self, parameter: str, rule: str) -> st.SearchStrategy[tuple[object, bool]]:
+        """(value, generated?) for a URL parameter: three times in four a real value, else a generated one."""
         surrogates = st.text(st.characters(categories=["Cs"]), min_size=1, max_size=4)
-        return st.one_of(
-            st.sampled_from(URL_VALUES[parameter](self)).map(lambda value: (value, False)),
-            st.one_of(st.integers(min_value=0), HOSTILE_TEXT_WITHIN_LIMIT, surrogates).map(
-                lambda value: (value, True)
-            ),
+        generated = st.one_of(st.integers(min_value=0), HOSTILE_TEXT_WITHIN_LIMIT, surrogates).map(
+            lambda value: (value, True)
         )
+        if parameter not in URL_VALUES:  # a new route's: test_every_post_route_is_fuzzed asks for values
+            return generated
+        real = st.sampled_from(URL_VALUES[parameter](self, rule)).map(lambda value: (value, False))
+        return st.sampled_from([real, real, real, generated]).flatmap(lambda strategy: strategy)
 
     def post(self, route: Route, visitor_name: str, url_values: dict, body: Body, htmx: bool) -> None:
         values = {
@@ -462,7 +477,13 @@ class Portal:
                 self._state = self.saved_state()
         before = self._state
         self._last_error.error = None
-        self.generated += body.generated + sum(generated for _value, generated in url_values.values())
+        self.inputs.update(
+            {
+                "form fields": body.in_fields,
+                "unknown fields": body.in_unknown_fields,
+                "URL parts": sum(generated for _value, generated in url_values.values()),
+            }
+        )
         self._state = None
         session_before = visitor.session_id()
         try:
@@ -548,8 +569,9 @@ class Portal:
         findings = sorted(
             self.findings.values(), key=lambda finding: (finding.kind, finding.route, finding.what)
         )
-        return f"{len(findings)} finding(s) over {self.generated} generated inputs:\n" + "\n".join(
-            map(str, findings)
+        return (
+            f"{len(findings)} finding(s) over {self.inputs.total()} inputs {dict(self.inputs)}:\n"
+            + "\n".join(map(str, findings))
         )
 
 
@@ -582,17 +604,28 @@ def portal(app, cheap_password_hashing) -> Portal:
 
 
 def test_every_post_route_is_fuzzed(app):
-    """post_routes names each POST rule it could not fuzz, and each stale FORMLESS entry."""
-    assert post_routes(app)
+    """Each POST route's URL gets real values besides generated ones, and its view a form this test
+    finds, unless it is in FORMLESS. (The fuzz runs anyway: generated URL values, unknown fields.)"""
+    routes = post_routes(app)
+    problems = [
+        f"{route.rule}: add <{name}> to URL_VALUES"
+        for route in routes
+        for name in route.parameters
+        if name not in URL_VALUES
+    ]
+    formless = {route.endpoint for route in routes if not route.reads_form}
+    problems += [f"{endpoint}: no form found; add it to FORMLESS" for endpoint in sorted(formless - FORMLESS)]
+    problems += [f"{endpoint} in FORMLESS: gone, or reads a form" for endpoint in sorted(FORMLESS - formless)]
+    assert problems == []
 
 
 def fuzz(portal: Portal, route: Route, visitor: str) -> None:
-    """EXAMPLES_PER_ROUTE posts to one route by one visitor."""
+    """Posts to one route by one visitor: their share of POSTS_PER_RUN."""
     # A session can also end with no cookie of its own changing (every login of an account ends).
     portal.visitors[visitor].keeps_identity()
 
     @settings(
-        max_examples=EXAMPLES_PER_ROUTE,
+        max_examples=math.ceil(POSTS_PER_RUN / (len(portal.routes) * len(VISITORS))),
         deadline=None,
         database=None,
         phases=[Phase.generate],  # every finding is collected, none shrunk: the run's time stays bounded
@@ -603,7 +636,9 @@ def fuzz(portal: Portal, route: Route, visitor: str) -> None:
         ],
     )
     @given(
-        url_values=st.fixed_dictionaries({name: portal.url_strategy(name) for name in route.parameters}),
+        url_values=st.fixed_dictionaries(
+            {name: portal.url_strategy(name, route.rule) for name in route.parameters}
+        ),
         body=form_bodies(route.fields, portal.plausible),
         htmx=st.booleans(),
     )
@@ -616,5 +651,7 @@ def fuzz(portal: Portal, route: Route, visitor: str) -> None:
 def test_no_input_to_any_form_breaks_the_portal_or_half_saves(portal):
     for route, visitor in itertools.product(portal.routes, VISITORS):
         fuzz(portal, route, visitor)
-    assert portal.findings == {}, portal.report()
-    assert portal.generated >= MIN_INPUTS, f"only {portal.generated} generated inputs were posted"
+    print(f"posted {portal.inputs.total()} generated inputs: {dict(portal.inputs)}")  # shown with -rA
+    if portal.findings:
+        pytest.fail(portal.report(), pytrace=False)
+    assert portal.inputs.total() >= MIN_INPUTS, f"only {dict(portal.inputs)} generated inputs were posted"
