@@ -1,10 +1,14 @@
 """The Flask app behind the web inbox and the JSON API."""
 
-from datetime import UTC, datetime
+import logging
+import os
+from datetime import datetime
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_datetime
 from flask import Flask, Response, current_app, jsonify, redirect, render_template, request
-from flask_babel import Babel, format_datetime, get_locale
+from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -27,6 +31,23 @@ PAGE_POLICY = (
     " connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none';"
     " frame-ancestors 'none'"
 )
+# Times as the portal shows them (Tallinn time), unless this variable names another zone.
+TIME_ZONE_VARIABLE = "DEV_MAILBOX_TIME_ZONE"
+DEFAULT_TIME_ZONE = "Europe/Tallinn"
+# English dates the British way, as the portal writes them: "04/12/2026, 03:16", not "12/4/26, 3:16 AM".
+FORMAT_LOCALES = {"en": "en_GB"}
+
+
+def display_time_zone() -> ZoneInfo:
+    """The zone the inbox shows times in; a name that is no zone is reported and Tallinn time used."""
+    name = os.environ.get(TIME_ZONE_VARIABLE) or DEFAULT_TIME_ZONE
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        logging.getLogger(__name__).warning(
+            "%s=%r is not a time zone: showing %s", TIME_ZONE_VARIABLE, name, DEFAULT_TIME_ZONE
+        )
+        return ZoneInfo(DEFAULT_TIME_ZONE)
 
 
 def create_app(store: Store, access: AccessPolicy | None = None) -> Flask:
@@ -52,9 +73,20 @@ def create_app(store: Store, access: AccessPolicy | None = None) -> Flask:
     app.register_blueprint(inbox)
     app.jinja_env.globals["get_locale"] = get_locale
 
+    time_zone = display_time_zone()
+
     @app.template_filter("when")
     def when(seconds: float) -> str:
-        return format_datetime(datetime.fromtimestamp(seconds, UTC), "short")
+        """ "04.12.26 03:16 (EET)": the zone is named, as QA compare it with the portal's and the logs'."""
+        moment = datetime.fromtimestamp(seconds, time_zone)
+        language = str(get_locale())
+        shown = format_datetime(moment, "short", locale=FORMAT_LOCALES.get(language, language))
+        return f"{shown} ({moment.tzname()})"
+
+    @app.template_filter("machine_time")
+    def machine_time(seconds: float) -> str:
+        """The same moment for <time datetime>: ISO 8601 with its offset."""
+        return datetime.fromtimestamp(seconds, time_zone).isoformat(timespec="seconds")
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
