@@ -1,13 +1,14 @@
 """Rendering pages and htmx fragments, and what every template can use."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
+from babel import dates
 from flask import Flask, Response, current_app, render_template, request
-from flask_babel import format_time, format_timedelta, get_locale
+from flask_babel import get_locale, get_timezone, to_user_timezone
 from jinja2_fragments.flask import render_block
 
-from webapp.i18n import LANGUAGE_NAMES
+from webapp.i18n import LANGUAGE_NAMES, formatting_locale
 
 
 def is_htmx_fragment_request() -> bool:
@@ -40,19 +41,42 @@ def _vary_on_htmx(response: Response) -> Response:
     return response
 
 
+def date_format(day: date | datetime, format: str = "medium") -> str:
+    """A date in the reader's language: "reede, 4. detsember 2026", "Friday, 4 December 2026" with "full".
+    A datetime is the date in the school's time zone (naive datetimes are UTC, as the clock gives them)."""
+    if isinstance(day, datetime):
+        day = to_user_timezone(day)
+    return dates.format_date(day, format, locale=formatting_locale())
+
+
+def datetime_format(moment: datetime, format: str = "medium") -> str:
+    """A date and time in the school's time zone: "04.12.26 15:14", "04/12/2026, 15:14" with "short"."""
+    return dates.format_datetime(moment, format, tzinfo=get_timezone(), locale=formatting_locale())
+
+
+def time_format(moment: datetime, format: str = "medium") -> str:
+    """A time of day in the school's time zone, on the 24-hour clock in every language."""
+    return dates.format_time(moment, format, tzinfo=get_timezone(), locale=formatting_locale())
+
+
 def time_of_day(moment: datetime) -> str:
     """ "14:05" in the school's time zone (naive datetimes are UTC, as the clock gives them)."""
-    return format_time(moment, "HH:mm")
+    return time_format(moment, "HH:mm")
 
 
 def duration(span: timedelta) -> str:
     """How long a link lives, in the reader's language: "1 hour", "1 nädal", "1 день"."""
-    return format_timedelta(span)
+    return dates.format_timedelta(span, locale=formatting_locale())
 
 
 def register(app: Flask) -> None:
     app.context_processor(_template_globals)
     app.after_request(_vary_on_htmx)
+    # The same names as Flask-Babel's filters, which they replace: those would write English the
+    # American way ("December 4", "3:14 AM").
+    app.add_template_filter(date_format, "dateformat")
+    app.add_template_filter(datetime_format, "datetimeformat")
+    app.add_template_filter(time_format, "timeformat")
     app.add_template_filter(time_of_day)
     app.add_template_filter(duration)
 

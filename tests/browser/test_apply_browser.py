@@ -40,7 +40,7 @@ LABELS = {
         "relation": "мать",
         "child_first": "Имя ребёнка",
         "child_last": "Фамилия ребёнка",
-        "consent": "Я согласен",
+        "consent": "Даю согласие",
         "send": "Отправить заявление",
         "done": "ГОТОВО!",
     },
@@ -110,9 +110,7 @@ def test_the_flow_works_without_script(browser, portal, mailbox, child_code):
     page.get_by_label("Sinu e-posti aadress").fill("ilma.skriptita@example.ee")
     page.get_by_label("Lapse isikukood").fill("51702310000")
     page.get_by_role("button", name="Edasi").click()
-    expect(
-        page.get_by_text("Esimesed seitse numbrit ei moodusta tegelikku sünnikuupäeva.").first
-    ).to_be_visible()
+    expect(page.get_by_text("Esimesed seitse numbrit ei anna kehtivat sünnikuupäeva.").first).to_be_visible()
     page.get_by_label("Lapse isikukood").fill(child_code)
     page.get_by_role("button", name="Edasi").click()
     expect(page.get_by_role("heading", name="Kontrolli oma e-posti")).to_be_visible()

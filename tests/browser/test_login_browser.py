@@ -35,10 +35,10 @@ def test_admin_approves_and_parent_sets_a_password(browser, portal, mailbox, pag
     page.wait_for_timeout(500)
     expect(page.get_by_role("heading", name="Logi sisse")).to_be_visible()
     screenshot("login-link-page")
-    page.get_by_role("button", name="Logi sisse kui Mari-Liis Mägi").click()
+    page.get_by_role("button", name="Logi sisse kasutajana Mari-Liis Mägi").click()
     expect(page.get_by_role("heading", name="Sinu profiil")).to_be_visible()
     screenshot("logged-in-from-the-email")
-    page.get_by_label("Konto menüü").click()  # the account icon, top right
+    page.get_by_label("Kontomenüü").click()  # the account icon, top right
     screenshot("account-menu")
     page.get_by_role("link", name="Sinu profiil").click()
     page.get_by_role("link", name="Muuda profiili").click()
@@ -64,7 +64,7 @@ def test_admin_approves_and_parent_sets_a_password(browser, portal, mailbox, pag
     expect(page.get_by_role("status")).to_contain_text("Sinu parool on salvestatud.")
     screenshot("password-saved")
 
-    page.get_by_label("Konto menüü").click()
+    page.get_by_label("Kontomenüü").click()
     page.get_by_role("button", name="Logi välja").click()
     page.get_by_label("E-posti aadress").first.fill("mari@example.ee")
     page.get_by_label("Parool").fill(GOOD_PASSWORD)
@@ -101,7 +101,7 @@ def test_staff_and_parent_pages_have_no_accessibility_violations(portal, audit_p
     parent = page.context.browser.new_context(locale="et-EE", bypass_csp=True).new_page()
     parent.goto(latest_login_link(app))
     assert_accessible(parent)  # the login-link page with its button
-    parent.get_by_role("button", name=re.compile("Logi sisse kui")).click()
+    parent.get_by_role("button", name=re.compile("Logi sisse kasutajana")).click()
     expect(parent.get_by_role("heading", name="Sinu profiil")).to_be_visible()
     assert_accessible(parent)
     parent.goto(url + "/profiil/muuda")

@@ -32,7 +32,7 @@ def test_from_the_approval_email_to_a_password_login(app, mailbox, school):
     [link] = [link for link in approval.links if "/sisene/" in link]
     path = link.removeprefix("http://portal.test")
     assert parent.post(path).headers["Location"] == "/profiil/"
-    assert "Твой профиль" in page_text(parent.get("/profiil/"))
+    assert "Ваш профиль" in page_text(parent.get("/profiil/"))
 
     password = "Жёлтый трамвай в Нарве"
     saved = parent.post("/profiil/muuda", data={"new_password": password, "repeat_password": password})

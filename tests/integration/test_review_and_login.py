@@ -168,7 +168,7 @@ def test_login_link_logs_in_without_password_and_get_never_consumes_it(app, appl
         html = page.get_data(as_text=True)
         assert page.status_code == 200 and "data-auto-submit" not in html and "<script" not in page_text(page)
         assert "Mari-Liis Mägi (mari@example.ee)" in page_text(page)
-        assert "Logi sisse kui Mari-Liis Mägi" in page_text(page)
+        assert "Logi sisse kasutajana Mari-Liis Mägi" in page_text(page)
     response = parent.post(path)
     assert response.status_code == 303 and response.headers["Location"] == "/profiil/"
     profile = page_text(parent.get("/profiil/"))

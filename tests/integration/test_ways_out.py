@@ -131,7 +131,7 @@ def test_id_card_demo_needs_a_pin(client, known_mother):
 def test_identity_of_an_unknown_parent(client, known_mother):
     stranger = isikukood.make(date(1980, 1, 1), False, 300)
     response = client.post("/tuvasta/id-kaart", data={"personal_code": stranger, "pin": "1234"})
-    assert response.status_code == 404 and "Kool ei tunne sind veel" in page_text(response)
+    assert response.status_code == 404 and "Sind pole veel kooli andmetes" in page_text(response)
     bad = client.post("/tuvasta/id-kaart", data={"personal_code": "12345", "pin": "1234"})
     assert bad.status_code == 422 and "Isikukoodis on täpselt 11 numbrit." in page_text(bad)
 
