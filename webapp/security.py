@@ -1,6 +1,6 @@
 """Security headers on every response."""
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, abort, current_app, request
 
 from webapp.config import is_production
 
@@ -35,5 +35,12 @@ def _add_headers(response: Response) -> Response:
     return response
 
 
+def _refuse_uploads() -> None:
+    """No form of the portal takes a file: an upload is a mistake or an attack, never a field's value."""
+    if request.files:
+        abort(400)
+
+
 def register(app: Flask) -> None:
+    app.before_request(_refuse_uploads)
     app.after_request(_add_headers)

@@ -132,3 +132,14 @@ def test_the_sender_answers_a_request_once_even_with_two_senders(app, parent):
         from webapp.models import LinkRequest
 
         assert db.session.scalar(sa.select(sa.func.count()).where(LinkRequest.processed_at.is_(None))) == 0
+
+
+def test_a_file_posted_into_a_form_field_is_refused_cleanly(client, child_code):
+    from io import BytesIO
+
+    response = client.post(
+        "/taotlus/",
+        data={"email": (BytesIO(b"x" * 100), "email.txt"), "child_personal_code": child_code},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
