@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from urllib.parse import quote_from_bytes
 
 from hypothesis import strategies as st
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 # Every general category but Cs: a lone surrogate cannot be UTF-8, so it travels in raw bodies instead.
 CATEGORIES = (
@@ -123,6 +124,8 @@ TAINTS = st.one_of(
     ),
 )
 
+BOUNDARY = "----FuzzFormBoundary7d41b2c8e0a9"  # fixed: the test client's own comes from `random`
+
 FIELD_NAME_SPECIMENS = ("csrf_token", "submit", "__class__", "meta", "data", "email[]", "", "\x00", "é")
 
 
@@ -196,8 +199,8 @@ def _shown(pairs) -> str:
 
 
 def _short(value) -> str:
-    if isinstance(value, tuple):  # a file: (content, filename)
-        return f"<file {value[1]!r}, {value[0].getbuffer().nbytes} bytes>"
+    if isinstance(value, FileStorage):
+        return f"<file {value.filename!r}, {value.stream.getbuffer().nbytes} bytes>"
     text = repr(value)
     return text if len(text) <= 90 else f"{text[:60]}…{text[-10:]} ({len(value)} long)"
 
@@ -244,11 +247,13 @@ def form_bodies(draw, fields: list[str], plausible: dict[str, st.SearchStrategy[
         # A file where a text field belongs: the form sees a FileStorage, not a str.
         index = draw(st.integers(0, len(pairs) - 1))
         filename = draw(st.sampled_from(["", "a.txt", "../../etc/passwd", "ü\r\n.txt"]))
-        content = draw(st.binary(max_size=200))
-        pairs[index] = (pairs[index][0], (io.BytesIO(content), filename))
-    client_kwargs = {"data": MultiDict(pairs)}
-    if encoding == "multipart":
-        client_kwargs["content_type"] = "multipart/form-data"
+        pairs[index] = (pairs[index][0], FileStorage(io.BytesIO(draw(st.binary(max_size=200))), filename))
+    if encoding == "urlencoded":
+        client_kwargs = {"data": MultiDict(pairs)}
+    else:
+        # Encoded here, in memory: the test client would spool a big body to a file nobody closes.
+        boundary, data = encode_multipart(MultiDict(pairs), boundary=BOUNDARY)
+        client_kwargs = {"data": data, "content_type": f"multipart/form-data; boundary={boundary}"}
     return Body(client_kwargs, generated, len(extras), f"{encoding} {_shown(pairs)}")
 
 
