@@ -9,7 +9,7 @@ export FLASK_APP := webapp
 # Only an explicit development setting gets the defaults that are safe on one machine.
 run seed migrate: export APP_ENV ?= development
 
-.PHONY: run test test-sqlite test-postgres bench install assets translations migrate seed chromium lint clean
+.PHONY: run prod test test-sqlite test-postgres bench install assets translations migrate seed chromium lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -38,6 +38,16 @@ seed: migrate
 run: seed
 	@$(PY) -m webapp.devserver
 
+# The production shape on one machine: migrations, then the portal (gunicorn, on PORT, default 8000)
+# and one e-mail sender; Ctrl+C stops both, and so does either one stopping. Settings come from the
+# environment or .env: README, "Running it for a school".
+prod: install
+	$(FLASK) db upgrade
+	@trap 'kill -TERM $$web $$sender 2>/dev/null' INT TERM; \
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py webapp.wsgi:app & web=$$!; \
+	$(FLASK) outbox run & sender=$$!; \
+	wait -n; status=$$?; kill -TERM $$web $$sender 2>/dev/null; wait; exit $$status
+
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
@@ -51,8 +61,9 @@ test: install chromium lint test-sqlite test-postgres
 test-sqlite:
 	$(PY) -m pytest --cov --cov-report=term:skip-covered
 
+# tests/production always runs on PostgreSQL (a database of its own): once, in test-sqlite, is enough.
 test-postgres:
-	TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -p no:cacheprovider
+	TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -p no:cacheprovider --ignore=tests/production
 
 bench: install
 	$(PY) -m benchmarks

@@ -3,11 +3,12 @@
 from pathlib import Path
 
 import sqlalchemy as sa
+from dotenv import find_dotenv, load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp import config as app_config
-from webapp import doctor
+from webapp import doctor, request_log
 from webapp.extensions import babel, csrf, db, limiter, login, migrate
 from webapp.sessions import DatabaseSessionInterface
 
@@ -29,6 +30,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def create_app(test_config: dict | None = None) -> Flask:
+    if test_config is None:
+        # Every way of starting the portal reads .env (`flask` already has; gunicorn, `make run`):
+        # it fills in what the environment leaves unset. A test brings its own configuration.
+        load_dotenv(find_dotenv(usecwd=True))
     app = Flask(
         __name__,
         instance_relative_config=True,
@@ -58,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Only as many hops as the school configured: anyone can write X-Forwarded-For.
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    request_log.register(app)  # outside ProxyFix: a line for every request, with its id
     login.init_app(app)
     login.login_view = "home.index"
     login.blueprint_login_views = {"staff": "staff.login"}
@@ -71,12 +77,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from webapp.apply import bp as apply_bp
     from webapp.auth import bp as auth_bp
+    from webapp.health import bp as health_bp
     from webapp.home import bp as home_bp
     from webapp.identity import bp as identity_bp
     from webapp.profile import bp as profile_bp
     from webapp.staff import bp as staff_bp
 
-    for blueprint in (home_bp, apply_bp, auth_bp, identity_bp, profile_bp, staff_bp):
+    for blueprint in (home_bp, apply_bp, auth_bp, identity_bp, profile_bp, staff_bp, health_bp):
         app.register_blueprint(blueprint)
 
     from webapp import cli

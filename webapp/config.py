@@ -77,10 +77,26 @@ def from_environment(instance_path: Path) -> dict:
         "SESSION_COOKIE_NAME": "portal_session" if local else "__Host-portal_session",
         # The demo ID-card / Smart-ID providers log anyone in who types a known code.
         "IDENTITY_DEMO": _bool("IDENTITY_DEMO", local),
+        "LOG_LEVEL": env("LOG_LEVEL", "INFO").strip().upper(),
+        # Redis down: each process counts in its own memory (and logs that it does) until Redis is back.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": _bool("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True),
     }
+    if settings["RATELIMIT_STORAGE_URI"].startswith("redis"):
+        # An unreachable Redis may cost a request a second, never hang it.
+        settings["RATELIMIT_STORAGE_OPTIONS"] = {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}
     # Every rate limit can be set from the environment under its own name (see README).
     settings.update({name: env(name) for name in RATE_LIMITS if env(name)})
+    settings.update({name: float(env(name)) for name in OUTBOX_TIMINGS if env(name)})
     return settings
+
+
+# The sender's timings in seconds (defaults below), each settable from the environment under its name.
+OUTBOX_TIMINGS = (
+    "OUTBOX_RETRY_BASE_SECONDS",
+    "OUTBOX_RETRY_MAX_SECONDS",
+    "OUTBOX_POLL_SECONDS",
+    "OUTBOX_CLAIM_SECONDS",
+)
 
 
 # Limits that protect an account or an address are keyed on it; the per-client ones only stop floods
@@ -113,6 +129,9 @@ DEFAULTS = {
     "OUTBOX_RETRY_BASE_SECONDS": 5.0,
     "OUTBOX_RETRY_MAX_SECONDS": 900.0,
     "OUTBOX_POLL_SECONDS": 1.0,
+    # How long a sender's claim on a batch lasts: should it die, another sender takes the batch over
+    # after this. Longer than a batch takes to send, or a slow sender's e-mails would go out twice.
+    "OUTBOX_CLAIM_SECONDS": 120.0,
     # At most this many link e-mails an hour to one address, asked for by anyone; beyond it the
     # answer stays the same but nothing is sent.
     "LINKS_PER_ADDRESS_PER_HOUR": 3,

@@ -1,12 +1,15 @@
 """Error pages in the reader's language, never a bare 500."""
 
+from contextlib import suppress
 from datetime import UTC, datetime
 
-from flask import Flask, render_template, request, url_for
+import sqlalchemy as sa
+from flask import Flask, current_app, render_template, request, url_for
+from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from webapp import tokens
 from webapp.extensions import db, limiter
@@ -27,6 +30,14 @@ CSRF_MESSAGE = (
     _l("The form has expired"),
     _l("For your security the form must be sent from this site. Reload the page and try again."),
 )
+# The database is down, restarting or overloaded: what a request failed on is not saved, and the
+# portal reconnects by itself when the database is back (pool_pre_ping).
+DATABASE_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+UNAVAILABLE_MESSAGE = (
+    _l("The portal is unavailable for a moment"),
+    _l("Please try again in a few minutes. Everything you had already sent is safe."),
+)
+UNAVAILABLE_RETRY_AFTER_SECONDS = 30
 
 
 def _page(status: int, title: str, explanation: str):
@@ -57,6 +68,25 @@ def _forbidden():
     return page, 403
 
 
+def database_error_reason(error: sa.exc.SQLAlchemyError) -> str:
+    """The driver's first line ("connection refused", "the database system is shutting down"),
+    without the SQL statement and its parameters, which SQLAlchemy's message repeats."""
+    return (str(getattr(error, "orig", None) or error).strip().splitlines() or [""])[0]
+
+
+def _database_unavailable(error: sa.exc.SQLAlchemyError):
+    """503 in the reader's language, on a page that needs neither the database nor the session kept
+    there: the session is set aside (it may not even have opened), so nothing tries to read or save it."""
+    with suppress(sa.exc.SQLAlchemyError):  # the connection may be gone; the pool replaces it later
+        db.session.rollback()
+    request_ctx._session = current_app.session_interface.make_null_session(current_app)
+    current_app.logger.warning("Database unavailable: %s", database_error_reason(error))
+    page = render_template(
+        "errors/unavailable.html", title=UNAVAILABLE_MESSAGE[0], explanation=UNAVAILABLE_MESSAGE[1]
+    )
+    return page, 503, {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)}
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(_error: CSRFError):
@@ -82,6 +112,17 @@ def register(app: Flask) -> None:
             return _forbidden()
         code = error.code if error.code in MESSAGES else 400
         return _page(code, *MESSAGES[code])
+
+    @app.errorhandler(InternalServerError)
+    def internal_error(error: InternalServerError):
+        """Also where a failure outside the view lands: opening or saving the session, which live in
+        the database."""
+        if isinstance(error.original_exception, DATABASE_UNAVAILABLE):
+            return _database_unavailable(error.original_exception)
+        return http_error(error)
+
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.register_error_handler(unavailable, _database_unavailable)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

@@ -1,6 +1,8 @@
 """The one door for mail: e-mails are written to the outbox table with the change that caused them,
 and the sender delivers them later over SMTP, retrying temporary failures with back-off."""
 
+import logging
+import re
 import smtplib
 import ssl
 import threading
@@ -19,13 +21,15 @@ from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.models import LinkToken, OutboxMessage, OutboxStatus
 
-CLAIM_SECONDS = 120
 BATCH_SIZE = 50
 # Temporary failures are retried this long; after that the message counts as undeliverable.
 GIVE_UP_AFTER = timedelta(days=3)
 
 # Set when a transaction that wrote an e-mail commits, so an in-process sender wakes at once.
 new_mail = threading.Event()
+# One line per delivery attempt: the outbox id, the recipient's domain and the server's reply. Never
+# the address or the body: the body carries the recipient's secret link.
+log = logging.getLogger(__name__)
 
 
 def send_email(
@@ -106,7 +110,7 @@ def _claim_due() -> list[OutboxMessage]:
         taken = db.session.execute(
             sa.update(OutboxMessage)
             .where(OutboxMessage.id == message_id, free)
-            .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+            .values(claimed_until=now + timedelta(seconds=current_app.config["OUTBOX_CLAIM_SECONDS"]))
             .execution_options(synchronize_session=False)
         )
         if taken.rowcount == 1:
@@ -123,13 +127,33 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=current_app.config["MAIL_TLS_CA_FILE"])
 
 
+class _KeepsReply:
+    """Keeps the server's answer to a message ("250 2.0.0 Ok: queued as 4F1A9"), for the log: with
+    it a relay's own log finds the message. smtplib returns nothing of it."""
+
+    last_reply = ""
+
+    def data(self, msg):
+        code, reply = super().data(msg)
+        self.last_reply = f"{code} {reply.decode(errors='replace')}"
+        return code, reply
+
+
+class _SMTP(_KeepsReply, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_KeepsReply, smtplib.SMTP_SSL):
+    pass
+
+
 def _connect() -> smtplib.SMTP:
     config = current_app.config
     address, timeout = (config["MAIL_SERVER"], config["MAIL_PORT"]), config["MAIL_TIMEOUT"]
     if config["MAIL_USE_SSL"]:
-        smtp = smtplib.SMTP_SSL(*address, timeout=timeout, context=_tls_context())
+        smtp = _SMTP_SSL(*address, timeout=timeout, context=_tls_context())
     else:
-        smtp = smtplib.SMTP(*address, timeout=timeout)
+        smtp = _SMTP(*address, timeout=timeout)
     try:
         if config["MAIL_USE_TLS"] and not config["MAIL_USE_SSL"]:
             smtp.starttls(context=_tls_context())
@@ -181,6 +205,7 @@ def deliver_due() -> int:
             reply = _smtp_failure(error)[1]
             for waiting in messages[index:]:
                 _record_failure(waiting, False, reply)
+                _log_attempt(waiting, reply)
             db.session.commit()
             break
         try:
@@ -196,9 +221,26 @@ def deliver_due() -> int:
             message.sent_at = utcnow()
             message.claimed_until = None
             message.last_error = None
+            reply = smtp.last_reply
+        _log_attempt(message, reply)
         db.session.commit()
     _close(smtp)
     return len(messages)
+
+
+def _log_attempt(message: OutboxMessage, reply: str) -> None:
+    domain = message.recipient.rpartition("@")[2]
+    # Relays often repeat the address in a refusal ("550 5.1.1 <mari@example.ee>: ..."): the log keeps
+    # only its domain.
+    reply = re.sub(re.escape(message.recipient), f"…@{domain}", reply, flags=re.IGNORECASE)
+    log.info(
+        "delivery outbox_id=%s domain=%s attempt=%s status=%s reply=%r",
+        message.id,
+        domain,
+        message.attempts,
+        message.status,
+        reply,
+    )
 
 
 def _close(smtp: smtplib.SMTP | None) -> None:
