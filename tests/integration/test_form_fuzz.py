@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 from wtforms.fields.core import UnboundField
 
 from tests.conftest import APPLICATION_FORM, STAFF_PASSWORD, School, log_in_staff, populate_school
-from tests.integration.fuzz_strategies import HOSTILE_TEXT_WITHIN_LIMIT, Body, form_bodies
+from tests.integration.fuzz_strategies import HOSTILE_TEXT_SMALL, Body, either, form_bodies
 from webapp import passwords
 from webapp.extensions import db
 from webapp.models import Application, LinkToken, OutboxMessage, Parent, SchoolClass, Student
@@ -474,9 +474,16 @@ class Portal:
     def url_strategy(self, parameter: str, rule: str) -> st.SearchStrategy[tuple[object, bool]]:
         """(value, generated?) for a URL parameter: three times in four a real value, else a generated one."""
         surrogates = st.text(st.characters(categories=["Cs"]), min_size=1, max_size=4)
-        generated = st.one_of(st.integers(min_value=0), HOSTILE_TEXT_WITHIN_LIMIT, surrogates).map(
-            lambda value: (value, True)
-        )
+        if f"<int:{parameter}>" in rule:  # digits only: within and beyond 32 and 64 bits, or no match
+            value = either(
+                st.integers(0, 2**31 - 1),
+                st.integers(2**31, 2**63 - 1),
+                st.integers(min_value=2**63),
+                HOSTILE_TEXT_SMALL,
+            )
+        else:
+            value = either(HOSTILE_TEXT_SMALL, surrogates, st.integers(min_value=0))
+        generated = value.map(lambda drawn: (drawn, True))
         if parameter not in URL_VALUES:  # a new route's: test_every_post_route_is_fuzzed asks for values
             return generated
         real = st.sampled_from(URL_VALUES[parameter](self, rule)).map(lambda value: (value, False))
