@@ -244,8 +244,8 @@ def form_bodies(draw, fields: list[str], plausible: dict[str, st.SearchStrategy[
     extras = draw(
         st.lists(
             st.tuples(either(st.sampled_from(FIELD_NAME_SPECIMENS), st.text()), HOSTILE_TEXT_SMALL),
-            min_size=3,
-            max_size=10,
+            min_size=4,
+            max_size=12,
         )
     )
     pairs += extras

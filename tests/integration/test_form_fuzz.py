@@ -41,7 +41,7 @@ from webapp.extensions import db
 from webapp.models import Application, LinkToken, OutboxMessage, Parent, SchoolClass, Student
 
 MIN_INPUTS = 10_000  # generated values posted per run, asserted at the end
-POSTS_PER_RUN = 1800  # shared by the routes and visitors: the run's bound in time
+POSTS_PER_RUN = 1500  # shared by the routes and visitors: the run's bound in time
 FIRST_LOOK = 4  # posts for each route and visitor, before the rest are shared among those not refused
 REFUSED = {302, 401, 403}  # sent to log in, or forbidden: the form is never read
 VISITORS = ("anonymous", "parent", "admin")
