@@ -1,7 +1,8 @@
 """Every form of every POST route, fuzzed with hypothesis: hostile values in every field, unknown and
 missing fields, files where text belongs and bodies that are not UTF-8, as an anonymous visitor, a
-logged-in parent and an administrator. Never a 5xx; a refused post saves nothing; no stored row breaks
-the rules (an application's link is used; an e-mail goes to an address, with no CR/LF in its headers).
+logged-in parent and an administrator. Never a 5xx; a refused post (4xx) commits no write, whatever the
+table (the session's aside); no stored row breaks the rules (an application's link is used; an e-mail
+goes to an address, with no CR/LF in its headers).
 
 The routes come from `app.url_map`; their fields from the FlaskForm classes each view names (itself or
 through the webapp functions it calls) and the `request.form` keys it reads. A new route is fuzzed
