@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from dotenv import find_dotenv, load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from webapp import config as app_config
 from webapp import doctor, request_log
@@ -27,6 +28,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+class DatabaseId(IntegerConverter):
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        super().__init__(url_map, *args, max=2**31 - 1, **kwargs)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -83,6 +89,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from webapp.profile import bp as profile_bp
     from webapp.staff import bp as staff_bp
 
+    # Ids in URLs fit the database's integer: a bigger number is a page that does not exist (404).
+    app.url_map.converters["int"] = DatabaseId
     for blueprint in (home_bp, apply_bp, auth_bp, identity_bp, profile_bp, staff_bp, health_bp):
         app.register_blueprint(blueprint)
 

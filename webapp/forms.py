@@ -37,6 +37,14 @@ def normalised_text(value):
     return " ".join(unicodedata.normalize("NFKC", value).split()) if isinstance(value, str) else value
 
 
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def free_text(value):
+    """A message or a reason: control characters dropped (PostgreSQL refuses NUL in text), lines kept."""
+    return _CONTROL_CHARACTERS.sub("", value).strip() if isinstance(value, str) else value
+
+
 _NAME = re.compile(r"[^\W\d_]+(?:[ '’.-]+[^\W\d_]+)*\.?")
 
 

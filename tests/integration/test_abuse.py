@@ -143,3 +143,30 @@ def test_a_file_posted_into_a_form_field_is_refused_cleanly(client, child_code):
         content_type="multipart/form-data",
     )
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("number", [2**31, 2**63, 10**30])
+def test_an_id_too_big_for_the_database_is_a_page_that_does_not_exist(app, school, number):
+    from tests.conftest import School, log_in_staff
+
+    admin = app.test_client()
+    log_in_staff(admin, School.admin)
+    for path in (f"/kool/taotlus/{number}", f"/kool/klass/{number}", f"/kool/taotlus/{number}/keeldu"):
+        response = admin.get(path) if "keeldu" not in path else admin.post(path, data={"reason": "x"})
+        assert response.status_code == 404, path
+
+
+def test_control_characters_in_free_text_are_dropped_not_a_500(app, client, child_code):
+    """PostgreSQL refuses NUL in text; a parent's message with one is saved without it."""
+    from tests.conftest import APPLICATION_FORM, last_link
+
+    client.post(
+        "/taotlus/",
+        data={"email": "m@example.ee", "child_personal_code": child_code, "keep_email": "m@example.ee"},
+    )
+    form = {**APPLICATION_FORM, "message": "Tere\x00, kool!\x07\nTeine rida"}
+    assert client.post(last_link(app, "/taotlus/vorm/"), data=form).status_code == 303
+    with app.app_context():
+        from webapp.models import Application
+
+        assert db.session.scalar(sa.select(Application.message)) == "Tere, kool!\nTeine rida"

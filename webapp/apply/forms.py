@@ -8,6 +8,7 @@ from webapp.forms import (
     REQUIRED,
     TOO_LONG,
     email_field,
+    free_text,
     name_field,
     phone_field,
     valid_child_code,
@@ -58,6 +59,7 @@ class ApplicationForm(FlaskForm):
     message = TextAreaField(
         _l("Message to the school (optional)"),
         validators=[Optional(), Length(max=2000, message=TOO_LONG)],
+        filters=[free_text],
     )
     consent = BooleanField(
         _l("I agree that the school processes these data to create my account."),

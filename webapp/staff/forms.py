@@ -4,7 +4,7 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from webapp.auth.forms import LoginForm
-from webapp.forms import REQUIRED, TOO_LONG, email_field, name_field, phone_field
+from webapp.forms import REQUIRED, TOO_LONG, email_field, free_text, name_field, phone_field
 
 
 class StaffLoginForm(LoginForm):
@@ -19,6 +19,7 @@ class RejectForm(FlaskForm):
     reason = TextAreaField(
         _l("Reason (the parent will read it)"),
         validators=[DataRequired(REQUIRED), Length(max=1000, message=TOO_LONG)],
+        filters=[free_text],
     )
 
 
