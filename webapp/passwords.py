@@ -6,6 +6,7 @@ steeply with length (about 60 ms for a crafted 72-character input, under 35 ms a
 
 import unicodedata
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -98,11 +99,28 @@ ZXCVBN_FEEDBACK = {
     ),
 }
 
+
+class Rule(StrEnum):
+    """A rule the parent sees in the list under the field; each refusal belongs to one."""
+
+    LENGTH = "length"
+    NOT_COMMON = "not-common"
+    NOT_NAME = "not-name"
+    MATCH = "match"
+
+
+RULE_LABELS = {
+    Rule.LENGTH: _l("At least %(min)d characters", min=MIN_LENGTH),
+    Rule.NOT_COMMON: _l("Not a common or simple password"),
+    Rule.NOT_NAME: _l("Does not contain your first or last name"),
+    Rule.MATCH: _l("The two passwords match"),
+}
 TOO_SHORT = _l("The password must be at least %(min)d characters long.")
 TOO_LONG = _l("The password can be at most %(max)d characters long.")
 ONLY_SPACES = _l("The password cannot be only spaces.")
 CONTAINS_NAME = _l("The password must not contain your first or last name (%(name)s).")
 TOO_WEAK = _l("This password is too easy to guess. Choose a less common one.")
+NOT_THE_SAME = _l("The two passwords are not the same.")
 STRENGTH_LABELS = (
     _l("very weak"),
     _l("weak"),
@@ -110,23 +128,60 @@ STRENGTH_LABELS = (
     _l("strong"),
     _l("very strong"),
 )
+# While any rule fails, the meter shows at most this ("weak"): a refused password never looks good.
+REFUSED_MAX_SCORE = 1
 
 
 @dataclass
 class Verdict:
-    """What the rules say of a password: the refusals (empty = accepted), and zxcvbn's view."""
+    """What the rules say of a password: the refusals by rule (empty = accepted), and zxcvbn's view.
+    The one source of what the page shows: the errors, the rules list and the meter agree."""
 
-    problems: list[str] = field(default_factory=list)
-    score: int = 0
+    refusals: dict[Rule, str] = field(default_factory=dict)
+    strength: int = 0  # zxcvbn's own score, 0-4
     suggestions: list[str] = field(default_factory=list)
+    too_long: bool = False  # then no other rule about the password itself was checked
+    match_checked: bool = False
+
+    def refuse(self, rule: Rule, message) -> None:
+        """The first refusal of a rule is the one shown."""
+        self.refusals.setdefault(rule, str(message))
+
+    @property
+    def problems(self) -> list[str]:
+        return list(self.refusals.values())
 
     @property
     def accepted(self) -> bool:
-        return not self.problems
+        return not self.refusals
+
+    @property
+    def score(self) -> int:
+        """The score the meter shows: zxcvbn's, but never above "weak" while a rule fails."""
+        return self.strength if self.accepted else min(self.strength, REFUSED_MAX_SCORE)
 
     @property
     def label(self) -> str:
         return str(STRENGTH_LABELS[self.score])
+
+    @property
+    def checklist(self) -> list[tuple[Rule, str, bool]]:
+        """The rules list under the field, in order: each rule checked, its text in the user's language,
+        and whether it is met."""
+        rules = [Rule.LENGTH] if self.too_long else [Rule.LENGTH, Rule.NOT_COMMON, Rule.NOT_NAME]
+        if self.match_checked:
+            rules.append(Rule.MATCH)
+        return [(rule, self._rule_text(rule), rule not in self.refusals) for rule in rules]
+
+    def _rule_text(self, rule: Rule) -> str:
+        # "At least 10 characters", crossed out under a pasted 200-character password, would puzzle.
+        if rule is Rule.LENGTH and self.too_long:
+            return self.refusals[rule]
+        return str(RULE_LABELS[rule])
+
+    @property
+    def rules_met(self) -> int:
+        return sum(met for _rule, _label, met in self.checklist)
 
 
 def normalise(password: str) -> str:
@@ -154,36 +209,56 @@ def name_parts(*names: str) -> list[str]:
     return parts
 
 
-def check(password: str, first_name: str, last_name: str, min_score: int, extra_inputs=()) -> Verdict:
-    """Apply every rule; each refusal says which rule and why, in the user's language."""
+def check(
+    password: str,
+    first_name: str,
+    last_name: str,
+    min_score: int,
+    extra_inputs=(),
+    repeat: str | None = None,
+) -> Verdict:
+    """Apply every rule and report every refusal at once, in the order the rules are listed, each in the
+    user's language. With `repeat` (the field "again"), the two must also be the same password."""
     password = normalise(password)
+    verdict = _judge(password, first_name, last_name, min_score, extra_inputs)
+    if repeat is not None:
+        verdict.match_checked = True
+        if normalise(repeat) != password:
+            verdict.refuse(Rule.MATCH, NOT_THE_SAME)
+    return verdict
+
+
+def _judge(password: str, first_name: str, last_name: str, min_score: int, extra_inputs) -> Verdict:
+    """The rules about the password itself: length, not common or simple, not the parent's name."""
     verdict = Verdict()
     length = len(password)  # code points, after NFKC
     if length > MAX_LENGTH:
-        verdict.problems.append(str(TOO_LONG % {"max": MAX_LENGTH}))
-        return verdict
-    if password and not password.strip():
-        verdict.problems.append(str(ONLY_SPACES))
+        # Refused before any slow check: the cost of the other rules grows with the input.
+        verdict.refuse(Rule.LENGTH, TOO_LONG % {"max": MAX_LENGTH})
+        verdict.too_long = True
         return verdict
     if length < MIN_LENGTH:
-        verdict.problems.append(str(TOO_SHORT % {"min": MIN_LENGTH}))
-    folded = fold(password)
-    for part in name_parts(first_name, last_name):
-        if part in folded:
-            verdict.problems.append(str(CONTAINS_NAME % {"name": part.capitalize()}))
-            break
+        verdict.refuse(Rule.LENGTH, TOO_SHORT % {"min": MIN_LENGTH})
+    if password and not password.strip():
+        verdict.refuse(Rule.NOT_COMMON, ONLY_SPACES)
+        return verdict
     if password:
         user_inputs = [first_name, last_name, *extra_inputs, *LOCAL_WORDS]
         result = zxcvbn(password[:ZXCVBN_PREFIX], user_inputs=user_inputs)
-        verdict.score = result["score"]
+        verdict.strength = result["score"]
         feedback = result["feedback"]
         verdict.suggestions = [
             str(ZXCVBN_FEEDBACK.get(text, text))
             for text in [feedback.get("warning"), *feedback.get("suggestions", [])]
             if text
         ]
-        if verdict.score < min_score:
-            verdict.problems.append(str(TOO_WEAK))
+        if verdict.strength < min_score:
+            verdict.refuse(Rule.NOT_COMMON, TOO_WEAK)
+    folded = fold(password)
+    for part in name_parts(first_name, last_name):
+        if part in folded:
+            verdict.refuse(Rule.NOT_NAME, CONTAINS_NAME % {"name": part.capitalize()})
+            break
     return verdict
 
 

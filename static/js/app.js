@@ -31,4 +31,45 @@
     var target = swapped.hasAttribute("data-focus-after-swap") ? swapped : swapped.querySelector("[data-focus-after-swap]");
     if (target) target.focus();
   });
+
+  // Password form ---------------------------------------------------------------------------------
+  // (Muuda profiili: the new password twice.) Everything here is an enhancement of a form that works
+  // without script.
+
+  // The "show password" toggle is rendered hidden: without script it would be a button that does nothing.
+  // Its name stays "Show password"; aria-pressed says whether the passwords are shown.
+  function setPasswordsShown(toggle, shown) {
+    toggle.setAttribute("aria-pressed", shown ? "true" : "false");
+    toggle.getAttribute("aria-controls").split(" ").forEach(function (id) {
+      var input = document.getElementById(id);
+      if (input) input.type = shown ? "text" : "password";
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-password-toggle]").forEach(function (toggle) { toggle.hidden = false; });
+  });
+
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest("[data-password-toggle]");
+    if (toggle) setPasswordsShown(toggle, toggle.getAttribute("aria-pressed") !== "true");
+  });
+
+  // Hidden again before the form is sent: a browser may remember what a text field held.
+  document.addEventListener("submit", function (event) {
+    event.target.querySelectorAll("[data-password-toggle]").forEach(function (toggle) {
+      setPasswordsShown(toggle, false);
+    });
+  });
+
+  // htmx swaps in the rules list as the parent types. Its one-line summary goes to a polite live region
+  // that stays in place, and only when it changed: a pause in typing that changes nothing says nothing.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "password-strength") return;
+    var strength = document.getElementById("password-strength");
+    var status = document.getElementById("password-rules-status");
+    if (!strength || !status) return;
+    var summary = strength.getAttribute("data-summary") || "";
+    if (status.textContent !== summary) status.textContent = summary;
+  });
 })();

@@ -1,5 +1,6 @@
 """The school reviews; the parent logs in from the e-mail, sets a password, logs out and in again."""
 
+import re
 import threading
 from datetime import timedelta
 
@@ -240,6 +241,56 @@ def test_password_refusals_say_which_rule(logged_in_parent, password, repeat, me
     assert message in page_text(response)
 
 
+def test_every_refusal_is_shown_at_once_and_the_typed_passwords_stay(logged_in_parent):
+    response = set_password(logged_in_parent, "mari123", "mari124")
+    assert response.status_code == 422
+    text, html = page_text(response), response.get_data(as_text=True)
+    for message in [
+        "Parool peab olema vähemalt 10 märki pikk.",
+        "Seda parooli on liiga lihtne ära arvata.",
+        "Parool ei tohi sisaldada sinu ees- ega perekonnanime (Mari).",
+        "Paroolid ei ole samad.",
+    ]:
+        assert message in text
+    # What the parent typed is still there (the page is no-store), and each error is tied to its field.
+    assert re.search(r'<input[^>]*id="new_password"[^>]*value="mari123"', html)
+    assert re.search(r'<input[^>]*id="repeat_password"[^>]*value="mari124"', html)
+    assert re.search(
+        r'<input[^>]*aria-describedby="[^"]*new_password-error[^"]*"[^>]*id="new_password"', html
+    )
+    assert re.search(
+        r'<input[^>]*aria-describedby="[^"]*repeat_password-error[^"]*"[^>]*id="repeat_password"', html
+    )
+    # The strength shown agrees with the rules: never above "weak" while one fails.
+    assert int(re.search(r'<meter[^>]*value="(\d)"', html).group(1)) <= 1
+
+
+def test_without_script_the_rules_list_shows_after_saving(logged_in_parent):
+    logged_in_parent.set_cookie("lang", "en")
+    response = set_password(logged_in_parent, "Mari-Liis-Kevadine-77", "Mari-Liis-Kevadine-7")
+    text = page_text(response)
+    assert response.status_code == 422
+    assert "✓ At least 10 characters – rule met" in text
+    assert "✓ Not a common or simple password – rule met" in text
+    assert "✗ Does not contain your first or last name – rule not met" in text
+    assert "✗ The two passwords match – rule not met" in text
+    assert "Strength: weak" in text and "strong" not in text  # zxcvbn alone says "very strong"
+
+
+def test_a_failed_save_never_echoes_the_current_password(app, logged_in_parent):
+    """The new passwords are kept after a failed save; the current one is not (it is asked for again)."""
+    set_password(logged_in_parent, GOOD_PASSWORD)
+    with time_machine.travel(utcnow() + app.config["LINK_LOGIN_GRACE"] + timedelta(minutes=1)):
+        response = logged_in_parent.post(
+            "/profiil/muuda",
+            data={"current_password": GOOD_PASSWORD, "new_password": "lühike", "repeat_password": "lühike"},
+        )
+        html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Parool peab olema vähemalt 10 märki pikk." in page_text(response)
+    assert GOOD_PASSWORD not in html and re.search(r'<input[^>]*id="current_password"[^>]*value=""', html)
+    assert re.search(r'<input[^>]*id="new_password"[^>]*value="lühike"', html)
+
+
 @pytest.mark.parametrize("password", ["Жёлтый трамвай в Нарве", "🦊 jõehobu 🚲 Tõrva 🎻"])
 def test_cyrillic_and_emoji_passwords_can_be_set_and_used(app, logged_in_parent, password):
     assert set_password(logged_in_parent, password).status_code == 303
@@ -302,13 +353,47 @@ def test_send_me_a_login_link_answers_the_same_for_any_address(app, applied):
     assert [m.recipient for m in outbox_messages(app)[before:]] == ["mari@example.ee"]
 
 
-def test_strength_meter_fragment(logged_in_parent):
-    response = logged_in_parent.post(
-        "/profiil/parool/tugevus", data={"new_password": "mari-liis-123"}, headers={"HX-Request": "true"}
+def strength_fragment(parent, password, repeat=""):
+    response = parent.post(
+        "/profiil/parool/tugevus",
+        data={"new_password": password, "repeat_password": repeat},
+        headers={"HX-Request": "true"},
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and html.lstrip().startswith('<div class="strength"')
-    assert "Tugevus:" in html and "perekonnanime" in html
+    return html
+
+
+def rule_states(html) -> list[tuple[str, str]]:
+    return re.findall(r'<li class="rule rule--(met|unmet)" data-rule="([a-z-]+)"', html)
+
+
+def test_strength_meter_fragment_shows_every_rule_as_one_types(logged_in_parent):
+    html = strength_fragment(logged_in_parent, "mari-liis-123", "mari")
+    assert "Tugevus:" in html
+    assert rule_states(html) == [
+        ("met", "length"),
+        ("unmet", "not-common"),
+        ("unmet", "not-name"),
+        ("unmet", "match"),
+    ]
+    matching = strength_fragment(logged_in_parent, GOOD_PASSWORD, GOOD_PASSWORD)
+    assert {state for state, _rule in rule_states(matching)} == {"met"}
+    assert re.search(r'data-summary="[^"]+"', matching)
+
+
+@pytest.mark.parametrize(
+    ("password", "repeat"),
+    [
+        ("Mari-Liis-Kevadine-77", "Mari-Liis-Kevadine-77"),
+        (GOOD_PASSWORD, GOOD_PASSWORD + "?"),
+        (GOOD_PASSWORD, ""),
+    ],
+)
+def test_the_meter_never_looks_good_while_a_rule_fails(logged_in_parent, password, repeat):
+    html = strength_fragment(logged_in_parent, password, repeat)
+    assert 'value="1"' in re.search(r"<meter[^>]*>", html).group(0)
+    assert "Tugevus: nõrk" in " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
 def test_login_is_rate_limited_per_account_not_per_network(make_app, school):

@@ -7,8 +7,8 @@ from webapp.passwords import MAX_LENGTH, ZXCVBN_PREFIX
 GOOD = "Kolm sinist jõehobu!"
 
 
-def verdict(password, first="Mari-Liis", last="Mägi", min_score=3):
-    return passwords.check(password, first, last, min_score)
+def verdict(password, first="Mari-Liis", last="Mägi", min_score=3, repeat=None):
+    return passwords.check(password, first, last, min_score, repeat=repeat)
 
 
 @pytest.fixture(autouse=True)
@@ -71,6 +71,17 @@ def test_very_long_input_is_refused_before_any_slow_check(monkeypatch):
     assert verdict("x" * 10_000).problems == [f"Parool võib olla kõige rohkem {MAX_LENGTH} märki pikk."]
 
 
+def test_a_too_long_password_lists_only_what_was_checked():
+    result = verdict("x" * (MAX_LENGTH + 1), repeat="x" * (MAX_LENGTH + 1))
+    too_long = f"Parool võib olla kõige rohkem {MAX_LENGTH} märki pikk."
+    assert result.problems == [too_long] and result.score == 0
+    assert [(rule, met) for rule, _label, met in result.checklist] == [
+        (passwords.Rule.LENGTH, False),
+        (passwords.Rule.MATCH, True),
+    ]
+    assert result.checklist[0][1] == too_long  # not "at least 10 characters", crossed out
+
+
 def test_zxcvbn_only_ever_sees_a_bounded_prefix(monkeypatch):
     seen = []
     real = passwords.zxcvbn
@@ -103,3 +114,63 @@ def test_hashes_are_argon2id_and_verify():
 def test_fold_and_name_parts():
     assert passwords.fold("Jüri ŠARLOTA Ülle") == "juri sarlota ulle"
     assert passwords.name_parts("Mari-Liis", "Õun-Mägi", "Ly") == ["mari", "liis", "oun", "magi"]
+
+
+def test_every_failing_rule_is_reported_at_once_in_the_order_of_the_list():
+    result = verdict("mari123", repeat="mari124")
+    assert result.problems == [
+        "Parool peab olema vähemalt 10 märki pikk.",
+        "Seda parooli on liiga lihtne ära arvata. Vali vähem levinud parool.",
+        "Parool ei tohi sisaldada sinu ees- ega perekonnanime (Mari).",
+        "Paroolid ei ole samad.",
+    ]
+    assert set(result.refusals) == set(passwords.Rule)
+    assert [met for _rule, _label, met in result.checklist] == [False, False, False, False]
+    assert result.rules_met == 0
+    with force_locale("en"):
+        assert [label for _rule, label, _met in result.checklist] == [
+            "At least 10 characters",
+            "Not a common or simple password",
+            "Does not contain your first or last name",
+            "The two passwords match",
+        ]
+
+
+def test_spaces_only_and_too_short_are_both_reported():
+    assert verdict(" " * 5).problems == [
+        "Parool peab olema vähemalt 10 märki pikk.",
+        "Parool ei saa koosneda ainult tühikutest.",
+    ]
+
+
+def test_the_repeat_is_compared_after_nfkc_and_only_when_given():
+    assert verdict("ﬁsh-Kolm-jõehobu", repeat="fish-Kolm-jõehobu").accepted
+    assert verdict(GOOD, repeat="").refusals == {passwords.Rule.MATCH: "Paroolid ei ole samad."}
+    # Without a repeat (the staff command), there is no match rule to show.
+    assert [rule for rule, _label, _met in verdict(GOOD).checklist] == [
+        passwords.Rule.LENGTH,
+        passwords.Rule.NOT_COMMON,
+        passwords.Rule.NOT_NAME,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("password", "repeat"),
+    [
+        ("Mari-Liis-Kevadine-77", None),  # zxcvbn finds it very strong; it holds the parent's name
+        ("Tantsiv jõehobu Mägi 2026!", "Tantsiv jõehobu Mägi 2026!"),
+        (GOOD, GOOD + "?"),  # strong, but the repeat differs
+        (GOOD, ""),  # strong, not repeated yet
+    ],
+)
+def test_the_shown_score_never_looks_good_while_a_rule_fails(password, repeat):
+    result = verdict(password, repeat=repeat)
+    assert result.strength >= 3, "the case needs a password zxcvbn alone would call strong"
+    assert not result.accepted
+    assert result.score <= 1 and result.label in ("väga nõrk", "nõrk")
+
+
+def test_an_accepted_password_shows_zxcvbns_own_score():
+    result = verdict(GOOD, repeat=GOOD)
+    assert result.accepted and result.score == result.strength >= 3
+    assert result.rules_met == len(result.checklist) == 4

@@ -13,14 +13,28 @@ from webapp.rendering import form_error_status, render_page
 from webapp.sessions import logged_in_by_link_within
 
 
-def _verdict(password: str) -> passwords.Verdict:
+def _verdict(form: PasswordForm) -> passwords.Verdict | None:
+    """Every rule at once for the new password and its repeat; None until a password is typed."""
+    if not form.new_password.data:
+        return None
     return passwords.check(
-        password,
+        form.new_password.data,
         current_user.first_name,
         current_user.last_name,
         current_app.config["PASSWORD_MIN_SCORE"],
         extra_inputs=[current_user.email.split("@")[0], current_app.config["SCHOOL_NAME"]],
+        repeat=form.repeat_password.data or "",
     )
+
+
+def _show_refusals(form: PasswordForm, verdict: passwords.Verdict) -> None:
+    """Each refusal under its field: the mismatch under the repeat (unless it is empty, which is said)."""
+    for rule, message in verdict.refusals.items():
+        if rule is passwords.Rule.MATCH:
+            if not form.repeat_password.errors:
+                form.repeat_password.errors.append(message)
+        else:
+            form.new_password.errors.append(message)
 
 
 def current_password_needed() -> bool:
@@ -73,14 +87,19 @@ def edit():
     """Muuda profiili: new password twice → Salvesta."""
     form = PasswordForm()
     verdict = None
-    if form.validate_on_submit() and _current_password_ok(form):
-        verdict = _verdict(form.new_password.data)
-        if verdict.accepted:
+    if form.is_submitted():
+        # Every check runs, so that every error shows at once: not one round of Salvesta per rule.
+        valid = form.validate()
+        if not form.current_password.errors:
+            valid = _current_password_ok(form) and valid
+        verdict = _verdict(form)
+        if verdict:
+            _show_refusals(form, verdict)
+        if valid and verdict and verdict.accepted:
             credentials.set_password(current_user._get_current_object(), form.new_password.data)
             db.session.commit()
             flash(_("Your password has been saved."))
             return redirect(url_for("profile.show"), 303)
-        form.new_password.errors.extend(verdict.problems)
     return _edit_page(form, EmailChangeForm(formdata=None), verdict, block="form")
 
 
@@ -89,11 +108,8 @@ def edit():
 @limit("PASSWORD_CHECK_PER_CLIENT_LIMIT", client)
 @limit("PASSWORD_CHECK_PER_ACCOUNT_LIMIT", account)
 def password_strength():
-    """htmx: the strength meter, as the parent types (debounced in the page)."""
-    form = PasswordForm()
-    password = form.new_password.data or ""
-    verdict = _verdict(password) if password else None
-    return render_page("profile/_strength.html", verdict=verdict, live=True)
+    """htmx: the strength meter and the rules list, as the parent types in either field (debounced)."""
+    return render_page("profile/_strength.html", verdict=_verdict(PasswordForm()))
 
 
 @bp.post("/e-post")
