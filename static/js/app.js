@@ -2,10 +2,11 @@
 (function () {
   "use strict";
 
-  // After a full-page post with errors, take the keyboard and screen reader to the summary.
-  function focusErrorSummary() {
-    var summary = document.querySelector(".error-summary");
-    if (summary) summary.focus();
+  // After a full-page post, take the keyboard and screen reader to what the parent must answer: the summary
+  // of errors, or else a suggestion ("Did you mean …?", whose name is the question).
+  function focusWhatNeedsAnAnswer() {
+    var answer = document.querySelector(".error-summary, .suggestion");
+    if (answer) answer.focus();
   }
 
   // A form marked data-submit-once cannot be sent twice by a double click.
@@ -17,7 +18,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    focusErrorSummary();
+    focusWhatNeedsAnAnswer();
   });
   document.addEventListener("submit", guardDoubleSubmit, true);
 

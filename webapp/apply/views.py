@@ -55,8 +55,18 @@ def validate_field(form_name: str, field_name: str):
         abort(404)
     form.validate()
     field = form[field_name]
-    suggestion = email_typos.suggest(field.data) if field_name == "email" and not field.errors else None
-    return render_page("_field.html", field=field, validate_url=request.path, suggestion=suggestion)
+    typo_guarded = field_name == "email"  # step 1's address: a suggestion may stand under it
+    suggestion = email_typos.suggest(field.data) if typo_guarded and not field.errors else None
+    return render_page(
+        "_field.html",
+        field=field,
+        validate_url=request.path,
+        typo_guarded=typo_guarded,
+        suggestion=suggestion,
+        form=form,
+        # The error summary after a submit holds this hidden input: then the answer updates the summary too.
+        summary_shown=request.form.get("error_summary") == "shown",
+    )
 
 
 @bp.get("/saadetud")
