@@ -48,7 +48,10 @@ def test_staff_who_became_a_parent_in_the_same_browser_can_switch_back(
     app.config["WTF_CSRF_ENABLED"] = True
     text = TEXT[language]
 
-    page = browser.new_context(viewport={"width": 1280, "height": 800}, locale="et-EE").new_page()
+    # bypass_csp: axe-core is injected as a script to audit the page.
+    page = browser.new_context(
+        viewport={"width": 1280, "height": 800}, locale="et-EE", bypass_csp=True
+    ).new_page()
     page.goto(url + "/kool/sisene")
     if language != "et":
         page.get_by_role("button", name=language.upper()).click()
