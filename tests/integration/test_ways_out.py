@@ -1,6 +1,7 @@
 """When the e-mail does not come: the typo guard, "send it again", the letter to IT, the demo
 ID-card/Smart-ID login and the confirmed change of e-mail address."""
 
+import re
 from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,10 +20,14 @@ def start(client, email, code, **extra):
     return client.post("/taotlus/", data={"email": email, "child_personal_code": code, **extra})
 
 
+def without_tags(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", "", html).split())
+
+
 def test_typo_guard_suggests_and_the_parent_accepts(app, client, child_code):
     response = start(client, "mari@gmial.com", child_code)
     assert response.status_code == 200
-    text = page_text(response)
+    text = without_tags(response.get_data(as_text=True))  # the address is in unbreakable pieces
     assert "Kas mõtlesid mari@gmail.com?" in text and "Jah, kasuta mari@gmail.com" in text
     assert "Ei, jäta mari@gmial.com" in text
     assert outbox_messages(app) == []  # nothing sent before the parent chooses
@@ -47,7 +52,7 @@ def test_typo_guard_in_russian_and_on_blur(client):
     fragment = client.post(
         "/taotlus/kontrolli/start/email", data={"email": "olga@yandex.ry"}, headers={"HX-Request": "true"}
     ).get_data(as_text=True)
-    assert "Возможно, вы имели в виду olga@yandex.ru?" in fragment
+    assert "Возможно, вы имели в виду olga@yandex.ru?" in without_tags(fragment)
 
 
 def test_send_again_from_the_check_page_and_the_help_page(app, client, child_code):
