@@ -170,3 +170,9 @@ def test_control_characters_in_free_text_are_dropped_not_a_500(app, client, chil
         from webapp.models import Application
 
         assert db.session.scalar(sa.select(Application.message)) == "Tere, kool!\nTeine rida"
+
+
+def test_a_form_with_errors_answers_an_htmx_request_with_its_fragment(client):
+    """htmx asks for the form block alone: it must render (with its macros), not answer 500."""
+    response = client.post("/taotlus/", data={"email": "x"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "<html" not in response.get_data(as_text=True)
