@@ -176,3 +176,16 @@ def test_a_form_with_errors_answers_an_htmx_request_with_its_fragment(client):
     """htmx asks for the form block alone: it must render (with its macros), not answer 500."""
     response = client.post("/taotlus/", data={"email": "x"}, headers={"HX-Request": "true"})
     assert response.status_code == 200 and "<html" not in response.get_data(as_text=True)
+
+
+def test_the_password_form_answers_an_htmx_request_with_its_fragment(app, school):
+    from tests.conftest import School, last_link, log_in_staff, submit_application
+
+    application_id = submit_application(app, app.test_client(), school.child_5a)
+    admin = app.test_client()
+    log_in_staff(admin, School.admin)
+    admin.post(f"/kool/taotlus/{application_id}/kinnita")
+    parent = app.test_client()
+    parent.post(last_link(app, "/sisene/"))
+    response = parent.post("/profiil/muuda", data={"new_password": "x"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "<html" not in response.get_data(as_text=True)
