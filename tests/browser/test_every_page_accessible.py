@@ -146,8 +146,9 @@ def test_every_page_has_no_accessibility_violations(portal, mailbox, browser, pa
     submit(page, "#application-form")
     at("/taotlus/valmis$")
 
-    # The school's side, on a desktop: login with errors, the queue, the application approved (htmx),
-    # a class, a child's page with an error, a parent's page, and the parents' side, which is not theirs.
+    # The school's side, on a desktop: login with errors, the queue, an application (rejected without a
+    # reason, then approved: htmx), a class, a child's page with an error, a parent's page, and the
+    # parents' side, which is not theirs.
     staff = browser.new_context(viewport=DESKTOP, locale="et-EE").new_page()
 
     def staff_at(path: str, status: int = 200) -> None:
@@ -165,6 +166,9 @@ def test_every_page_has_no_accessibility_violations(portal, mailbox, browser, pa
     staff_at("/kool/$")
     staff.locator("main a[href^='/kool/taotlus/']").click()
     staff_at(r"/kool/taotlus/\d+$")
+    submit(staff, "form[hx-post$='/keeldu']")
+    expect(staff.locator("#decision .error")).to_be_visible()
+    staff_at(r"/kool/taotlus/\d+$")  # rejecting without a reason
     submit(staff, "form[hx-post$='/kinnita']")
     expect(staff.locator("#decision [role=status]")).to_be_visible()
     staff_at(r"/kool/taotlus/\d+$")
