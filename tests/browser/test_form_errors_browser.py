@@ -198,6 +198,34 @@ def test_every_summary_entry_leads_to_its_field(portal, page, child_code):
     assert set(targets) == {"INPUT"}, targets  # the relation's entry too: it leads to the first choice
 
 
+def test_quick_changes_are_checked_in_turn_so_the_summary_ends_true(portal, page, child_code):
+    """Two fields fixed faster than the server answers: their checks go one after the other, each with the
+    form as it then is. (Sent side by side, the answer for the last field deleted the summary and the
+    older answer then found nothing to update: htmx:oobErrorNoTarget, and on another order a stale
+    summary.) The answers are held here and let go newest first, the order that went wrong."""
+    _app, url = portal
+    text = TEXT["et"]
+    page.goto(url + "/taotlus/")
+    page.get_by_role("button", name=text["next"]).click()
+    expect(page.locator(SUMMARY_ENTRIES)).to_have_count(2)
+    held = []
+    page.route(re.compile(r"/taotlus/kontrolli/"), lambda route: held.append(route))
+    for label, value in [(text["email"], "mari@example.ee"), (text["code"], child_code)]:
+        page.get_by_label(label).fill(value)
+        page.get_by_label(label).press("Tab")
+    page.wait_for_timeout(300)
+    assert len(held) == 1  # the second check waits for the first
+    checked = 0
+    while held:
+        with page.expect_response(re.compile(r"/taotlus/kontrolli/")):
+            held.pop().continue_()
+        checked += 1
+        page.wait_for_timeout(300)
+    assert checked == 2
+    expect(page.locator(SUMMARY)).to_have_count(0)
+    expect(page.locator(".error")).to_have_count(0)
+
+
 # 4. No double punctuation between a label and its error.
 
 
