@@ -2,29 +2,17 @@ import os
 import re
 import smtplib
 from datetime import date
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from webapp import create_app, isikukood
 from webapp.extensions import db
+from webapp.live import launch_chromium
 from webapp.models import OutboxMessage
 
 # Tests run the app as a test setting; a test of production sets APP_ENV itself.
 os.environ.setdefault("APP_ENV", "test")
-
-CHROMIUM = "/usr/bin/chromium"
-# Chromium as root in a closed network: no sandbox, and no calls home that would only time out.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 # Ports nobody listens on: a test that did not ask for a mail server cannot reach one.
 CLOSED_PORT = 9
@@ -48,9 +36,8 @@ def browser():
     No skip: a machine without Chromium fails here, loudly."""
     from playwright.sync_api import sync_playwright
 
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: `make test` installs Debian's chromium"
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 

@@ -7,7 +7,6 @@ import hashlib
 import json
 import re
 import shutil
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -19,7 +18,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, Response
 from playwright.sync_api import Error as PlaywrightError
-from werkzeug.serving import make_server
+
+from webapp.live import serve_portal
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -31,25 +31,10 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
-class LiveServer:
-    def __init__(self, app) -> None:
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
-
-
 @pytest.fixture
 def portal(make_app, mailbox, app_config):
     """The portal served on a free port, sending through its sender thread to the dev mailbox.
     A test changes its configuration through `app_config` (e.g. parametrized)."""
-    from webapp.extensions import db
-
     app = make_app(
         **{
             "MAIL_PORT": mailbox.smtp_port,
@@ -59,13 +44,8 @@ def portal(make_app, mailbox, app_config):
             **app_config,
         }
     )
-    server = LiveServer(app)
-    app.config["BASE_URL"] = server.url  # known only once the server has its port
-    yield app, server.url
-    app.extensions["outbox_sender"].stop()
-    server.stop()
-    with app.app_context():
-        db.session.remove()
+    with serve_portal(app) as url:
+        yield app, url
 
 
 @pytest.fixture
