@@ -54,6 +54,12 @@ def from_environment(instance_path: Path) -> dict:
         "MAIL_PASSWORD": env("MAIL_PASSWORD", ""),
         "MAIL_DEFAULT_SENDER": env("MAIL_DEFAULT_SENDER", "Näidiskool <noreply@kool.example>"),
         "MAIL_TIMEOUT": float(env("MAIL_TIMEOUT", "10")),
+        # A person at the school whom replies reach (else they go to the sender's address); empty: none.
+        "MAIL_REPLY_TO": env("MAIL_REPLY_TO", "").strip(),
+        # DKIM: every e-mail is signed with this key when all three are set (production refuses some).
+        "DKIM_SELECTOR": env("DKIM_SELECTOR", "").strip(),
+        "DKIM_DOMAIN": env("DKIM_DOMAIN", "").strip().lower().rstrip("."),
+        "DKIM_PRIVATE_KEY_FILE": env("DKIM_PRIVATE_KEY_FILE", "").strip(),
         "BASE_URL": env("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "SCHOOL_NAME": env("SCHOOL_NAME", "Näidiskool"),
         "SCHOOL_IT_EMAIL": env("SCHOOL_IT_EMAIL", "it@kool.example"),

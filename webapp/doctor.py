@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from webapp import mail_identity
 from webapp.config import DEFAULT_SECRET_KEY, LOCAL_ENVIRONMENTS, is_production
 
 MIN_SECRET_BYTES = 32
@@ -50,6 +51,8 @@ def problems(config) -> list[str]:
         found.append("RATELIMIT_ENABLED is off: logins and links would have no limit.")
     if config["TRUSTED_PROXIES"] < 0:
         found.append("TRUSTED_PROXIES must be 0 or more.")
+    # The From and Reply-To addresses, and DKIM: all three settings or none, the key readable and valid.
+    found.extend(mail_identity.problems(config))
     return found
 
 
@@ -75,3 +78,8 @@ def doctor_command() -> None:
     click.echo(f"  mail relay: {config['MAIL_SERVER']}:{config['MAIL_PORT']}")
     click.echo(f"  rate limits stored in: {urlsplit(config['RATELIMIT_STORAGE_URI']).scheme}")
     click.echo(f"  trusted proxies: {config['TRUSTED_PROXIES']}")
+    if config["DKIM_SELECTOR"]:
+        record = f"{config['DKIM_SELECTOR']}._domainkey.{config['DKIM_DOMAIN']}"
+        click.echo(f"  DKIM: signs with the key published at {record}")
+    else:
+        click.echo("  DKIM: off, e-mail goes out unsigned (`flask dkim keygen` sets it up)")

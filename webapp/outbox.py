@@ -7,9 +7,9 @@ import smtplib
 import ssl
 import threading
 from datetime import UTC, timedelta
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -17,6 +17,7 @@ from flask_babel import force_locale
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from webapp import mail_identity
 from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.models import LinkToken, OutboxMessage, OutboxStatus
@@ -27,6 +28,23 @@ GIVE_UP_AFTER = timedelta(days=3)
 
 # Set when a transaction that wrote an e-mail commits, so an in-process sender wakes at once.
 new_mail = threading.Event()
+# Each kind of e-mail (its template) is tagged in an X-Tags header, comma-separated as Mailpit reads it,
+# so that a mailbox can sort and filter them. Short and stable: QA's tools and searches use them.
+TAGS = {
+    "apply_link": "application link",
+    "application_received": "application received",
+    "approved": "approved",
+    "rejected": "rejected",
+    "login_link": "login link",
+    "password_changed": "password changed",
+    "email_change": "e-mail change",
+    "email_changed": "e-mail changed",
+}
+# Bodies are quoted-printable or base64, never raw 8-bit: a relay that re-encodes 8-bit text for a
+# server without 8BITMIME would break the DKIM signature.
+_POLICY = policy.SMTP.clone(cte_type="7bit")
+_POLICY_SMTPUTF8 = policy.SMTPUTF8.clone(cte_type="7bit")
+
 # One line per delivery attempt: the outbox id, the recipient's domain and the server's reply. Never
 # the address or the body: the body carries the recipient's secret link.
 log = logging.getLogger(__name__)
@@ -48,7 +66,8 @@ def send_email(
             subject=subject,
             text_body=render_template(f"email/{template}.txt", **context),
             html_body=render_template(f"email/{template}.html", subject=subject, **context),
-            message_id=make_msgid(domain=urlsplit(current_app.config["BASE_URL"]).hostname),
+            message_id=make_msgid(domain=mail_identity.sending_domain(current_app.config)),
+            kind=template,
             link_token=link_token,
         )
     db.session.add(message)
@@ -81,16 +100,28 @@ def _wake_sender(session: Session) -> None:
         new_mail.set()
 
 
-def _as_email(message: OutboxMessage, sender: str) -> EmailMessage:
-    email = EmailMessage()
-    email["From"] = sender
+def _composed(message: OutboxMessage, identity: mail_identity.MailIdentity) -> tuple[bytes, list[str]]:
+    """The message as sent (DKIM-signed when a key is set), and the MAIL FROM options it needs."""
+    # An address with non-ASCII letters (mari@näide.ee) needs a server that speaks SMTPUTF8.
+    international = not (message.recipient + identity.envelope_sender).isascii()
+    email = EmailMessage(policy=_POLICY_SMTPUTF8 if international else _POLICY)
+    email["From"] = identity.sender
     email["To"] = message.recipient
+    if identity.reply_to:
+        email["Reply-To"] = identity.reply_to
     email["Subject"] = message.subject
-    email["Date"] = format_datetime(message.created_at.replace(tzinfo=UTC))
+    email["Date"] = format_datetime(utcnow().replace(tzinfo=UTC))  # when it goes out, retried or not
     email["Message-ID"] = message.message_id
+    # From a machine: out-of-office replies and other robots leave it unanswered (RFC 3834).
+    email["Auto-Submitted"] = "auto-generated"
+    if message.kind in TAGS:
+        email["X-Tags"] = TAGS[message.kind]
     email.set_content(message.text_body)
     email.add_alternative(message.html_body, subtype="html")
-    return email
+    raw = email.as_bytes()
+    if identity.dkim_key is not None:
+        raw = identity.dkim_key.sign(raw)
+    return raw, (["SMTPUTF8", "BODY=8BITMIME"] if international else [])
 
 
 def _claim_due() -> list[OutboxMessage]:
@@ -195,21 +226,25 @@ def deliver_due() -> int:
     messages = _claim_due()
     if not messages:
         return 0
-    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    try:
+        # Read for every batch: a new key or address applies to the e-mail already waiting.
+        identity = mail_identity.read(current_app.config)
+    except mail_identity.MailSettingsError as refused:
+        # Fail closed: with DKIM half set up, nothing goes out unsigned; the e-mail waits for the fix.
+        log.error("Outbox: the mail settings are unusable: %s", refused)
+        _postpone(messages, f"mail settings: {refused}")
+        return len(messages)
     smtp: smtplib.SMTP | None = None
     for index, message in enumerate(messages):
         try:
             smtp = smtp or _connect()
         except (smtplib.SMTPException, OSError) as error:
             # The relay or our settings failed (down, TLS, login), not the recipient: never a bounce.
-            reply = _smtp_failure(error)[1]
-            for waiting in messages[index:]:
-                _record_failure(waiting, False, reply)
-                _log_attempt(waiting, reply)
-            db.session.commit()
+            _postpone(messages[index:], _smtp_failure(error)[1])
             break
         try:
-            smtp.send_message(_as_email(message, sender))
+            raw, options = _composed(message, identity)
+            smtp.sendmail(identity.envelope_sender, [message.recipient], raw, mail_options=options)
         except (smtplib.SMTPException, OSError) as error:
             permanent, reply = _smtp_failure(error)
             _record_failure(message, permanent, reply)
@@ -226,6 +261,14 @@ def deliver_due() -> int:
         db.session.commit()
     _close(smtp)
     return len(messages)
+
+
+def _postpone(messages: list[OutboxMessage], reply: str) -> None:
+    """A failure that is not these e-mails' own: each is tried again later, none is a bounce."""
+    for waiting in messages:
+        _record_failure(waiting, False, reply)
+        _log_attempt(waiting, reply)
+    db.session.commit()
 
 
 def _log_attempt(message: OutboxMessage, reply: str) -> None:

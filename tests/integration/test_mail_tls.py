@@ -109,13 +109,13 @@ def validated_certificates(monkeypatch) -> list[dict]:
     """The relay certificate the client validated on each connection that sent a message: an empty
     dict when it validated none (`getpeercert()` on a socket that does not verify)."""
     validated = []
-    send_message = smtplib.SMTP.send_message
+    sendmail = smtplib.SMTP.sendmail
 
     def record(smtp, *args, **kwargs):
         validated.append(smtp.sock.getpeercert())
-        return send_message(smtp, *args, **kwargs)
+        return sendmail(smtp, *args, **kwargs)
 
-    monkeypatch.setattr(smtplib.SMTP, "send_message", record)
+    monkeypatch.setattr(smtplib.SMTP, "sendmail", record)
     return validated
 
 
