@@ -13,7 +13,12 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from itsdangerous import BadSignature, URLSafeSerializer
+
 TOKEN_COOKIE = "dev_mailbox_token"  # noqa: S105 - the cookie's name, not a secret
+# One recipient's view (a participant's mailbox in a demo): a link signed with the access token.
+RECIPIENT_VIEW_SALT = "dev_mailbox.recipient-view"
+MAX_SIGNED_LENGTH = 1000
 # What an explicit token may be: characters that need no escaping in a URL or a cookie.
 TOKEN_FORMAT = re.compile(r"[A-Za-z0-9._~-]{16,256}")
 _HOST_HEADER = re.compile(r"(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<name>[^:\[\]]+))(?::\d{1,5})?")
@@ -68,3 +73,21 @@ class AccessPolicy:
         if self.token is None or not presented:
             return False
         return hmac.compare_digest(presented.encode("utf-8", "surrogatepass"), self.token.encode())
+
+
+def sign_recipient(token: str, address: str) -> str:
+    """The path segment that opens `address`'s own view: the address, signed with the access token
+    (HMAC), so that nobody without the token can make or change one. What the portal puts in its
+    "open my demo mailbox" link: /minu/<this>."""
+    return URLSafeSerializer(token, salt=RECIPIENT_VIEW_SALT).dumps(address.strip().lower())
+
+
+def recipient_from(token: str | None, signed: str) -> str | None:
+    """The address a signed segment opens, or None: no token, a forged, changed or garbled one."""
+    if token is None or len(signed) > MAX_SIGNED_LENGTH:
+        return None
+    try:
+        address = URLSafeSerializer(token, salt=RECIPIENT_VIEW_SALT).loads(signed)
+    except (BadSignature, UnicodeError, ValueError):
+        return None
+    return address if isinstance(address, str) and address else None

@@ -281,10 +281,21 @@ def delivery_log() -> Response:
     return jsonify({"start": start, "entries": [log_json(e) for e in store().log(limit, start)]})
 
 
+@api.delete("/v1/log")
+def clear_delivery_log() -> Response:
+    """Empty the delivery log (a demo's reset; Mailpit has no log to clear)."""
+    store().clear_log()
+    return jsonify({"Deleted": True})
+
+
 @api.get("/events")
 def events() -> Response:
     """Server-sent events: one "change" event whenever messages arrive or change."""
-    mailbox = store()
+    return change_events(store())
+
+
+def change_events(mailbox: Store) -> Response:
+    """The event stream: "change" with the store's version whenever it changes, a comment between."""
 
     def stream():
         version = mailbox.version

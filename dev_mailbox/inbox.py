@@ -196,9 +196,10 @@ def delete_message(message_id: str) -> Response:
 def _rules_from_form() -> list[dict]:
     rules = []
     # zip_longest: a hand-made request with uneven fields is refused by validation, not a 500.
-    rows = zip_longest(*(request.form.getlist(name) for name in ("match", "action", "seconds")))
-    for match, action, seconds in rows:
-        match, seconds = (match or "").strip(), (seconds or "").strip()
+    fields = ("match", "action", "seconds", "times")
+    rows = zip_longest(*(request.form.getlist(name) for name in fields))
+    for match, action, seconds, times in rows:
+        match, seconds, times = (match or "").strip(), (seconds or "").strip(), (times or "").strip()
         if not match:
             continue
         rule: dict = {"match": match, "action": action}
@@ -207,6 +208,11 @@ def _rules_from_form() -> list[dict]:
                 rule["seconds"] = float(seconds)
             except ValueError:
                 rule["seconds"] = seconds
+        if times:
+            try:
+                rule["times"] = int(times)
+            except ValueError:
+                rule["times"] = times
         rules.append(rule)
     return rules
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 ACTIONS = ("deliver", "spam", "drop", "delay", "reject", "tempfail", "disconnect")
 MAX_DELAY_SECONDS = 600
+MAX_TIMES = 1000
 # Mailpit's chaos triggers, plus "Data" for the DATA command (Mailpit has no such trigger).
 CHAOS_STAGES = ("Sender", "Recipient", "Data", "Authentication")
 # Mailpit's default error codes: 451 everywhere but 535 for a failed login.
@@ -37,6 +38,9 @@ class Rule:
     match: str
     action: str
     seconds: float | None = None
+    # Applies to this many recipients (counted at RCPT), then is gone; None: until removed.
+    # {"times": 1} is "the next e-mail to this address".
+    times: int | None = None
 
     def matches(self, address: str) -> bool:
         address = address.lower()
@@ -48,12 +52,15 @@ class Rule:
 
     def describe(self, position: int) -> str:
         delay = f" {self.seconds:g}s" if self.action == "delay" else ""
-        return f"rule {position}: {self.match} → {self.action}{delay}"
+        times = f" ({self.times}×)" if self.times else ""
+        return f"rule {position}: {self.match} → {self.action}{delay}{times}"
 
     def as_api(self) -> dict:
         rule: dict = {"match": self.match, "action": self.action}
         if self.seconds is not None:
             rule["seconds"] = self.seconds
+        if self.times is not None:
+            rule["times"] = self.times
         return rule
 
 
@@ -64,6 +71,7 @@ class Decision:
     action: str
     reason: str
     seconds: float = 0.0
+    rule: Rule | None = None
 
 
 DEFAULT_DECISION = Decision("deliver", "default")
@@ -81,7 +89,7 @@ def _parse_rule(position: int, item: object) -> Rule:
         raise ScenarioError(
             N_("rule %(position)s: must be an object with match and action"), position=position
         )
-    unknown = set(item) - {"match", "action", "seconds"}
+    unknown = set(item) - {"match", "action", "seconds", "times"}
     if unknown:
         raise ScenarioError(
             N_("rule %(position)s: unknown field(s) %(fields)s"),
@@ -111,6 +119,16 @@ def _parse_rule(position: int, item: object) -> Rule:
             position=position,
             actions=", ".join(ACTIONS),
         )
+    times = item.get("times")
+    if times is not None and (
+        isinstance(times, bool) or not isinstance(times, int) or not 0 < times <= MAX_TIMES
+    ):
+        raise ScenarioError(
+            N_("rule %(position)s: times must be a whole number from 1 to %(most)s"),
+            field="times",
+            position=position,
+            most=MAX_TIMES,
+        )
     seconds = item.get("seconds")
     if action == "delay":
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
@@ -124,22 +142,32 @@ def _parse_rule(position: int, item: object) -> Rule:
                 position=position,
                 most=MAX_DELAY_SECONDS,
             )
-        return Rule(match, action, float(seconds))
+        return Rule(match, action, float(seconds), times)
     if seconds is not None:
         raise ScenarioError(
             N_("rule %(position)s: seconds only applies to the delay action"),
             field="seconds",
             position=position,
         )
-    return Rule(match, action)
+    return Rule(match, action, times=times)
 
 
 def decide(rules: list[Rule], recipient: str) -> Decision:
     """The first matching rule wins; no match means deliver."""
     for position, rule in enumerate(rules, start=1):
         if rule.matches(recipient):
-            return Decision(rule.action, rule.describe(position), rule.seconds or 0.0)
+            return Decision(rule.action, rule.describe(position), rule.seconds or 0.0, rule)
     return DEFAULT_DECISION
+
+
+def used_once(rules: list[Rule], rule: Rule) -> list[Rule]:
+    """The rules after `rule` has applied to one more recipient: one time fewer, or gone at the last.
+    Rules without `times` stay as they are."""
+    if rule.times is None or rule not in rules:
+        return rules
+    at = rules.index(rule)
+    left = [Rule(rule.match, rule.action, rule.seconds, rule.times - 1)] if rule.times > 1 else []
+    return [*rules[:at], *left, *rules[at + 1 :]]
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,19 @@ class MailboxHandler:
     def __init__(self, store: Store) -> None:
         self.store = store
 
+    def _use(self, rule: scenarios.Rule) -> None:
+        """Count one use of a rule that applies a number of times. Decisions are taken on this loop
+        only, so the rules in memory change at once (the next recipient sees it); saving them waits
+        for the store's writer, which runs on this same loop: it is done from another thread."""
+        self.store.rules = scenarios.used_once(self.store.rules, rule)
+        asyncio.get_running_loop().run_in_executor(None, self._save_rules)
+
+    def _save_rules(self) -> None:
+        try:
+            self.store.save_rules(self.store.rules)
+        except Exception:  # the store closed meanwhile: the rules in memory went with it
+            log.exception("saving the rules after a use failed")
+
     async def _record(self, action: str, sender: str, recipients: list[str], reason: str) -> None:
         """Log one outcome for these recipients, in one write."""
         now = time.time()
@@ -77,6 +90,8 @@ class MailboxHandler:
             await self._record(_chaos_outcome(reply), envelope.mail_from, [address], "chaos: recipient")
             return reply
         decision = scenarios.decide(self.store.rules, address)
+        if decision.rule is not None and decision.rule.times is not None:
+            self._use(decision.rule)
         if decision.action in {"reject", "tempfail", "disconnect"}:
             await self._record(OUTCOMES[decision.action], envelope.mail_from, [address], decision.reason)
             if decision.action == "reject":

@@ -23,6 +23,7 @@ from dev_mailbox.i18n import (
     select_locale,
 )
 from dev_mailbox.inbox import inbox
+from dev_mailbox.recipient_view import recipient
 from dev_mailbox.store import Store
 
 MAX_REQUEST_BYTES = 1024 * 1024
@@ -71,6 +72,7 @@ def create_app(store: Store, access: AccessPolicy | None = None) -> Flask:
     csrf.exempt(api)
     app.register_blueprint(api)
     app.register_blueprint(inbox)
+    app.register_blueprint(recipient)
     app.jinja_env.globals["get_locale"] = get_locale
 
     time_zone = display_time_zone()
@@ -130,11 +132,13 @@ def error_response(status: int, explanation: str, headers: list[tuple[str, str]]
 def check_access() -> Response | None:
     """Every request passes here first: None lets it through, a response refuses it.
 
-    The one place that decides who sees what (see access.py): views restricted to one
-    recipient, reached by a signed link, would be recognised here too.
+    The one place that decides who sees what (see access.py). One recipient's view is opened by
+    its signed link alone (recipient_view.py checks it; without an access token it does not exist).
     """
     access: AccessPolicy = current_app.extensions["dev_mailbox.access"]
     if request.endpoint == "static":  # the inbox's own CSS and script: nothing from the mailbox
+        return None
+    if request.blueprint == "recipient" and access.token is not None:
         return None
     if not access.serves_host(request.host):
         return error_response(
