@@ -9,7 +9,7 @@ export FLASK_APP := webapp
 # Only an explicit development setting gets the defaults that are safe on one machine.
 run seed migrate: export APP_ENV ?= development
 
-.PHONY: run prod test test-sqlite test-postgres bench install assets translations migrate seed chromium lint clean
+.PHONY: run demo prod test test-sqlite test-postgres bench install assets translations migrate seed chromium lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -36,6 +36,12 @@ seed: migrate
 	$(FLASK) seed demo
 
 run: seed
+	@$(PY) -m webapp.devserver
+
+# A room of parents on their phones: the machine's network address (DEMO_HOST overrides it), a QR code,
+# the trainer's page, its own database; the launcher migrates and seeds it (README, "A demo for a room").
+demo: export APP_ENV = demo
+demo: install
 	@$(PY) -m webapp.devserver
 
 # The production shape on one machine: migrations, then the portal (gunicorn, on PORT, default 8000)
