@@ -2,7 +2,12 @@
 
 import importlib
 
-BENCHMARKS = ["benchmarks.password_check", "benchmarks.mailbox_ingest", "benchmarks.edasi_latency"]
+BENCHMARKS = [
+    "benchmarks.password_check",
+    "benchmarks.mailbox_ingest",
+    "benchmarks.edasi_latency",
+    "benchmarks.load",
+]
 
 for name in BENCHMARKS:
     print(f"== {name}", flush=True)

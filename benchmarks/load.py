@@ -1,0 +1,433 @@
+"""The load test (issue 11): virtual parents walk the whole flow against the production shape while
+staff approve them, driven by locust (benchmarks/load_flow.py, headless, in a process of its own).
+
+`make bench` runs main(): 200 parents (and STAFF administrators) for 5 minutes against the shape as
+`make prod` starts it on this machine: one gunicorn with the repo's gunicorn.conf.py (its workers from
+the CPU count), two `flask outbox run` senders with the production timings, a PostgreSQL database and
+a Redis database of its own, the dev mailbox as a process. Every rate limit is on, at its production
+value: each parent comes from an address of its own (X-Forwarded-For through TRUSTED_PROXIES=1), as a
+room of parents on their own phones would. The figures go to RESULTS.md: each step's requests,
+failures, p50/p95/p99; the portal's requests per second; and, as the baseline of the same run, the
+same locust client against a bare Flask "hello" app under the same gunicorn settings, which shows
+how far the client alone would go.
+
+tests/production/test_load.py runs the same locustfile (run_load) for 30 seconds with 20 parents in
+CI and asserts that nothing failed. Run: python -m benchmarks.load (LOAD_USERS, LOAD_SECONDS to vary).
+"""
+
+import csv
+import json
+import os
+import resource
+import runpy
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from benchmarks.report import write_section
+from tests.production.shape import (
+    KEPT_VARIABLES,
+    ROOT,
+    START_SECONDS,
+    Service,
+    Stack,
+    free_port,
+    running_stack,
+    wait_until,
+)
+
+LOCUSTFILE = Path(__file__).with_name("load_flow.py")
+REDIS_URL = os.environ.get("LOAD_BENCH_REDIS", "redis://127.0.0.1:6379/14")  # flushed before and after
+USERS = int(os.environ.get("LOAD_USERS", "200"))
+SECONDS = int(os.environ.get("LOAD_SECONDS", "300"))
+SPAWN_RATE = 10  # parents arriving per second: 200 are all there after 20 s
+THINK = "1,4"  # a parent's pause between steps, seconds: a quick reader (a real one is slower)
+STAFF = 4  # administrators, splitting the queue between them
+HELLO_USERS, HELLO_SECONDS = 50, 15
+# The production shape as `make prod` starts it: production's own timings and gunicorn's default workers.
+PRODUCTION = {
+    "WEB_CONCURRENCY": None,
+    "OUTBOX_POLL_SECONDS": None,
+    "OUTBOX_RETRY_BASE_SECONDS": None,
+    "OUTBOX_RETRY_MAX_SECONDS": None,
+    "OUTBOX_CLAIM_SECONDS": None,
+}
+FIRST_NAMES = ["Mia", "Sofia", "Eliise", "Artjom", "Robin", "Marta", "Oskar", "Lenna", "Jüri", "Kätlin"]
+LAST_NAMES = ["Tamm", "Saar", "Sepp", "Mägi", "Kask", "Kuusk", "Ivanov", "Õunapuu", "Lepik", "Pärn"]
+# locust's own request types for what is no single request: an e-mail on its way, a wait for staff.
+NOT_HTTP = {"MAIL", "WAIT"}
+
+
+@dataclass
+class Step:
+    """One row of locust's statistics: a step of the flow."""
+
+    name: str
+    kind: str
+    requests: int
+    failures: int
+    p50: float
+    p95: float
+    p99: float
+    slowest: float
+
+
+@dataclass
+class LoadResult:
+    steps: list[Step]
+    failures: list[tuple[str, str, int]]  # (step, error, occurrences)
+    errors: list[str]  # exceptions in the locustfile itself
+    seconds: float
+    client_cpu_seconds: float
+    exit_code: int
+    output: str
+    users: int
+    staff: int = 0
+    server: dict = field(default_factory=dict)
+
+    def step(self, name: str) -> Step | None:
+        return next((step for step in self.steps if step.name == name), None)
+
+    @property
+    def http(self) -> list[Step]:
+        return [step for step in self.steps if step.kind not in NOT_HTTP]
+
+    @property
+    def failed(self) -> int:
+        return sum(step.failures for step in self.steps) + len(self.errors)
+
+    @property
+    def requests_per_second(self) -> float:
+        return sum(step.requests for step in self.http) / self.seconds
+
+
+def write_roster(path: Path, children: int) -> None:
+    """A roster CSV of `children` children in four classes, each with a valid personal code."""
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(
+            ["class", "teacher_email", "student_personal_code", "student_first_name", "student_last_name"]
+        )
+        for n in range(children):
+            born = date(2010 + n % 10, 1 + n // 10 % 12, 1 + n // 120 % 28)
+            code = _personal_code(born, n % 2 == 0, n // 3360 % 1000)
+            first, last = (
+                FIRST_NAMES[n % len(FIRST_NAMES)],
+                LAST_NAMES[n // len(FIRST_NAMES) % len(LAST_NAMES)],
+            )
+            writer.writerow([f"{1 + n % 9}{'ABCD'[n % 4]}", "", code, first, last])
+
+
+def _personal_code(born: date, female: bool, serial: int) -> str:
+    from webapp import isikukood  # the portal's own rules make the check digit
+
+    return isikukood.make(born, female=female, serial=serial)
+
+
+def prepare_school(stack: Stack, children: int, staff: int) -> tuple[Path, list[str], str]:
+    """The school as production gets it, with the portal's own commands, side by side: the roster
+    imported, the administrators created. Returns (roster CSV, administrators' addresses, password)."""
+    roster = stack.directory / "roster.csv"
+    write_roster(roster, children)
+    password = secrets.token_urlsafe(18)
+    addresses = [f"juhataja{n}@koormus.example.ee" for n in range(staff)]
+    commands = [["roster", "import", str(roster)]]
+    for address in addresses:
+        names = ["--first-name", "Ülle", "--last-name", "Kask"]
+        commands.append(
+            ["staff", "create", "--role", "admin", "--email", address, *names, "--password", password]
+        )
+    running = [
+        subprocess.Popen(  # noqa: S603 - the portal's own commands
+            [sys.executable, "-m", "flask", "--app", "webapp", *command],
+            env=stack.env(),
+            cwd=stack.directory,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for command in commands
+    ]
+    for command, process in zip(commands, running, strict=True):
+        output, _ = process.communicate(timeout=600)
+        if process.returncode:
+            raise AssertionError(f"flask {' '.join(command[:2])} failed:\n{output}")
+    return roster, addresses, password
+
+
+def run_load(
+    stack: Stack,
+    users: int,
+    seconds: int,
+    *,
+    staff: int = 2,
+    spawn_rate: float = 10,
+    think: str = THINK,
+    children: int | None = None,
+    decision_timeout: float = 180,
+) -> LoadResult:
+    """`users` parents (and `staff` administrators) for `seconds` against the stack's web instances."""
+    roster, addresses, password = prepare_school(stack, children or max(users * 20, 200), staff)
+    prefix = stack.directory / "locust"
+    argv = [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
+        "Parent", "StaffMember", "--users", str(users + staff), "--spawn-rate", str(spawn_rate),
+        "--run-time", f"{seconds}s",
+        "--host", f"http://127.0.0.1:{next(iter(stack.web.values())).port}",
+        "--portal-ports", ",".join(str(web.port) for web in stack.web.values()),
+        "--mailbox-api", f"http://127.0.0.1:{stack.mailbox.http_port}",
+        "--roster", str(roster), "--staff", ",".join(addresses), "--staff-password", password,
+        "--think", think, "--decision-timeout", str(decision_timeout),
+        "--json-file", str(prefix), "--csv", str(prefix), "--exit-code-on-error", "3",
+    ]  # fmt: skip
+    return _locust(argv, users, staff, seconds)
+
+
+def _locust(argv: list[str], users: int, staff: int, seconds: float) -> LoadResult:
+    prefix = Path(argv[argv.index("--csv") + 1])
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    finished = subprocess.run(  # noqa: S603 - locust, on our own locustfile
+        argv, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 300, env=_locust_env()
+    )
+    took = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    output = finished.stdout + finished.stderr
+    stats_file = prefix.with_name(prefix.name + ".json")
+    if not stats_file.exists():
+        raise AssertionError(f"locust wrote no statistics ({finished.returncode}):\n{output[-5000:]}")
+    steps = [_step(entry) for entry in json.loads(stats_file.read_text())]
+    failures = []
+    with prefix.with_name(prefix.name + "_failures.csv").open(newline="") as file:
+        failures = [(row["Name"], row["Error"], int(row["Occurrences"])) for row in csv.DictReader(file)]
+    with prefix.with_name(prefix.name + "_exceptions.csv").open(newline="") as file:
+        errors = [f"{row['Count']}× {row['Message']}" for row in csv.DictReader(file)]
+    return LoadResult(
+        steps=sorted(steps, key=lambda step: step.name),
+        failures=failures,
+        errors=errors,
+        seconds=min(took, seconds) if seconds else took,
+        client_cpu_seconds=cpu,
+        exit_code=finished.returncode,
+        output=output,
+        users=users,
+        staff=staff,
+    )
+
+
+def _locust_env() -> dict:
+    env = {name: os.environ[name] for name in KEPT_VARIABLES if name in os.environ}
+    return {**env, "PYTHONUNBUFFERED": "1"}
+
+
+def _step(entry: dict) -> Step:
+    """A step from locust's JSON statistics: its histogram of response times (ms, rounded as locust
+    rounds them) gives the percentiles."""
+    times = sorted((int(ms), count) for ms, count in entry["response_times"].items())
+    total = sum(count for _, count in times)
+
+    def percentile(rank: float) -> float:
+        if not total:
+            return 0.0
+        wanted, seen = rank * total, 0
+        for ms, count in times:
+            seen += count
+            if seen >= wanted:
+                return float(ms)
+        return float(times[-1][0])
+
+    return Step(
+        name=entry["name"],
+        kind=entry["method"],
+        requests=entry["num_requests"],
+        failures=entry["num_failures"],
+        p50=percentile(0.50),
+        p95=percentile(0.95),
+        p99=percentile(0.99),
+        slowest=float(entry["max_response_time"] or 0),
+    )
+
+
+# --- the baseline: the same client against a bare Flask app ---
+
+
+def hello_app():
+    """A bare Flask app: gunicorn's factory call `benchmarks.load:hello_app()`."""
+    from flask import Flask
+
+    app = Flask("hello")
+
+    @app.get("/")
+    def hello() -> str:
+        return "Hello, World!"
+
+    return app
+
+
+def gunicorn_settings(env: dict) -> list[str]:
+    """gunicorn.conf.py's settings (as the portal gets them with `env`), as options for the hello app:
+    everything but its hook that opens the portal's database."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    options = ["--workers", str(conf["workers"]), "--worker-class", conf["worker_class"]]
+    options += ["--timeout", str(conf["timeout"]), "--keep-alive", str(conf["keepalive"])]
+    options += ["--max-requests", str(conf["max_requests"]), "--error-logfile", "-"]
+    return [*options, "--preload"] if conf["preload_app"] else options
+
+
+def run_hello(directory: Path, env: dict, users: int, seconds: int) -> tuple[LoadResult, int]:
+    """The same locust client, no pauses, against the hello app; (result, gunicorn workers)."""
+    port = free_port()
+    settings = gunicorn_settings(env)
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        *settings,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "benchmarks.load:hello_app()",
+    ]
+    hello = Service("hello", argv, {**env, "PYTHONPATH": str(ROOT)}, directory, port).start()
+    try:
+        wait_until(lambda: _answers(hello), START_SECONDS, "the hello app answering", every=0.2)
+        prefix = directory / "hello"
+        locust = [
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary", "Hello",
+            "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds}s",
+            "--host", f"http://127.0.0.1:{port}", "--json-file", str(prefix), "--csv", str(prefix),
+        ]  # fmt: skip
+        return _locust(locust, users, 0, seconds), int(settings[1])
+    finally:
+        hello.stop()
+
+
+def _answers(service: Service) -> bool:
+    import http.client
+
+    service.fail_unless_running()
+    connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=5)
+    try:
+        connection.request("GET", "/")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+# --- make bench ---
+
+
+def server_side(stack: Stack) -> dict:
+    """What the portal did, from its database and logs: whole flows, e-mails, errors."""
+    count = stack.scalar
+    requests = [line for line in stack.logs().splitlines() if " method=" in line and " status=" in line]
+    statuses = [line.split(" status=")[1].split()[0] for line in requests]
+    return {
+        "applications": count("SELECT count(*) FROM application"),
+        "approved": count("SELECT count(*) FROM application WHERE status = 'approved'"),
+        "passwords": count("SELECT count(*) FROM parent WHERE password_hash IS NOT NULL"),
+        "sent": count("SELECT count(*) FROM outbox_message WHERE status = 'sent'"),
+        "pending": count("SELECT count(*) FROM outbox_message WHERE status = 'pending'"),
+        "undeliverable": count("SELECT count(*) FROM outbox_message WHERE status = 'undeliverable'"),
+        "logged": len(statuses),
+        "server_errors": sum(status.startswith("5") for status in statuses),
+        "rate_limited": sum(status == "429" for status in statuses),
+        "tracebacks": stack.logs().count("Traceback"),
+    }
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="load-") as folder:
+        directory = Path(folder)
+        load_before = os.getloadavg()[0]
+        with running_stack(directory, webs=("web",), redis_url=REDIS_URL, **PRODUCTION) as stack:
+            web_env = stack.web["web"].env
+            result = run_load(stack, USERS, SECONDS, staff=STAFF, spawn_rate=SPAWN_RATE)
+            result.server = server_side(stack)
+        hello, workers = run_hello(directory, web_env, HELLO_USERS, HELLO_SECONDS)
+    _write(result, hello, workers, load_before)
+    if result.failed:
+        print(result.output[-5000:])
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _write(result: LoadResult, hello: LoadResult, workers: int, load_before: float) -> None:
+    server = result.server
+    rows = [
+        f"| {step.name} | {step.requests:,} | {step.failures} | {_ms(step.p50)} | {_ms(step.p95)} | "
+        f"{_ms(step.p99)} | {_ms(step.slowest)} |"
+        for step in result.steps
+    ]
+    rate, hello_rate = result.requests_per_second, hello.requests_per_second
+    failures = [f"- {name}: {error} ({count}×)" for name, error, count in result.failures]
+    failures += [f"- in the locustfile: {error}" for error in result.errors]
+    if result.failed:
+        verdict = f"**Errors: {result.failed}** (goal: 0): NOT met; what failed:"
+    else:
+        verdict = "**Errors: 0** (goal: 0): met. Every answer had its expected status and text."
+    client_share = result.client_cpu_seconds / result.seconds
+    hello_step = hello.steps[0]
+    write_section(
+        "Load: parents walk the whole flow (locust)",
+        "\n".join(
+            [
+                f"{result.users} virtual parents and {result.staff} administrators "
+                f"(benchmarks/load_flow.py) for {result.seconds:.0f} s, arriving {SPAWN_RATE} a second, "
+                f"each pausing {THINK.replace(',', '–')} s between steps (a quick reader), against the "
+                f"production shape on this machine: one gunicorn (gunicorn.conf.py: {workers} sync workers), "
+                "two `flask outbox run` senders, PostgreSQL, Redis for the rate limits (all on, at their "
+                "production values; each parent from an address of its own), the dev mailbox. A parent: "
+                "step 1 → the link read through the mailbox API → the form → VALMIS → approved by staff → "
+                "the approval e-mail's login link → log in → the password set; then the next parent. "
+                "Times in ms. E-mail rows: from Edasi's answer (or the approval's) until the parent holds "
+                "the link; the wait row: VALMIS until a staff member approved.",
+                "",
+                "| step | requests | failures | p50 | p95 | p99 | max |",
+                "|---|---|---|---|---|---|---|",
+                *rows,
+                "",
+                verdict,
+                *failures,
+                "",
+                f"The portal answered {sum(step.requests for step in result.http):,} requests, "
+                f"{rate:.1f} a second over the run. In the database afterwards: "
+                f"{server['applications']:,} applications, {server['approved']:,} approved, "
+                f"{server['passwords']:,} parents with a password; {server['sent']:,} e-mails sent, "
+                f"{server['pending']} pending, {server['undeliverable']} undeliverable. The request log: "
+                f"{server['logged']:,} requests, {server['server_errors']} answered 5xx, "
+                f"{server['rate_limited']} answered 429; {server['tracebacks']} tracebacks in the logs.",
+                "",
+                f"Baseline, same run: the same locust client ({HELLO_USERS} users, no pauses, "
+                f"{hello.seconds:.0f} s) against a bare Flask hello app under the same gunicorn settings: "
+                f"{hello_rate:,.0f} requests/s (p50 {_ms(hello_step.p50)} ms, p95 {_ms(hello_step.p95)} ms, "
+                f"{hello.failed} errors). The load run's {rate:.1f} requests/s are {rate / hello_rate:.2f} "
+                f"of what this client drove there; locust itself used {client_share:.0%} of one core in "
+                f"the load run ({hello.client_cpu_seconds / hello.seconds:.0%} against hello).",
+                "",
+                f"Machine: {os.cpu_count()} CPUs, load average {load_before:.1f} before the run and "
+                f"{os.getloadavg()[0]:.1f} at the end (other work shares the CPUs). "
+                "Run: `python -m benchmarks.load` (part of `make bench`).",
+            ]
+        ),
+    )
+
+
+if __name__ == "__main__":
+    main()
