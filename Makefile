@@ -9,7 +9,7 @@ export FLASK_APP := webapp
 # Only an explicit development setting gets the defaults that are safe on one machine.
 run seed migrate: export APP_ENV ?= development
 
-.PHONY: run demo prod test test-sqlite test-postgres bench install assets translations migrate seed chromium lint clean
+.PHONY: run demo prod test test-sqlite test-postgres bench install assets translations migrate seed chromium wrk lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -71,7 +71,11 @@ test-sqlite:
 test-postgres:
 	TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -p no:cacheprovider --ignore=tests/production
 
-bench: install
+# The load generator of benchmarks/pages.py.
+wrk:
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+
+bench: install wrk
 	$(PY) -m benchmarks
 
 clean:

@@ -7,6 +7,7 @@ BENCHMARKS = [
     "benchmarks.mailbox_ingest",
     "benchmarks.edasi_latency",
     "benchmarks.load",
+    "benchmarks.pages",
 ]
 
 for name in BENCHMARKS:
