@@ -69,6 +69,7 @@ def request_email_change(parent: Parent, new_email: str) -> None:
         link_token=token,
         parent=parent,
         link=external_url("profile.confirm_email", token=secret),
+        valid_for=CONFIRM_EMAIL_WITHIN,
     )
 
 

@@ -33,7 +33,7 @@ def send_application_link(email: str, child_personal_code: str, locale: str) -> 
         locale,
         link_token=token,
         link=external_url("apply.application_form", token=secret),
-        valid_hours=int(lifetime.total_seconds() // 3600),
+        valid_for=lifetime,
     )
 
 

@@ -134,7 +134,8 @@ AXE_IN_PAGE = """(() => {
   const documentId = performance.timeOrigin;
   const report = (kind, detail) => window.axeAudit(kind, documentId, detail ?? null);
   const run = async () => (await axe.run(document, {resultTypes: ["violations"]})).violations.map(
-    v => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map(n => n.target.join(" ")).join(", ")}`);
+    v => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map(n => n.target.join(" ")).join(", ")}`
+  ).concat(%(overflow)s());
   let queue = Promise.resolve();
   const enqueue = task => {
     const done = queue.then(task);
@@ -188,13 +189,20 @@ AXE_WITHOUT_SCRIPT = """() => {
   window.clearTimeout = () => {};
   %(axe)s
   return (async () => (await axe.run(document, {resultTypes: ["violations"]})).violations.map(
-    v => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map(n => n.target.join(" ")).join(", ")}`))();
+    v => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map(n => n.target.join(" ")).join(", ")}`
+  ).concat(%(overflow)s()))();
 }"""
+
+# Checked with axe-core on every state: nothing is wider than the window (a phone's 360 px included).
+OVERFLOW = """(() => {
+  const wide = document.documentElement.scrollWidth;
+  return wide > innerWidth ? [`overflow: the page is ${wide} px wide in a ${innerWidth} px window`] : [];
+})"""
 
 
 @functools.cache
 def _with_axe(script: str) -> str:
-    return script % {"axe": AXE.read_text(encoding="utf-8"), "state": STATE}
+    return script % {"axe": AXE.read_text(encoding="utf-8"), "state": STATE, "overflow": OVERFLOW}
 
 
 def axe_violations(page: Page) -> list[str]:
