@@ -93,6 +93,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = DatabaseId
     for blueprint in (home_bp, apply_bp, auth_bp, identity_bp, profile_bp, staff_bp, health_bp):
         app.register_blueprint(blueprint)
+    if app_config.is_demo(app.config):
+        # The trainer's page resets the database: it exists in demo mode only.
+        from webapp.training import bp as training_bp
+
+        app.register_blueprint(training_bp)
 
     from webapp import cli
 

@@ -29,6 +29,19 @@ parent_required = _only("parent")
 staff_required = _only("staff")
 
 
+def trainer_required(view: Callable) -> Callable:
+    """The trainer's page (demo mode): a staff account with the trainer role."""
+
+    @wraps(view)
+    @staff_required
+    def guarded(*args, **kwargs):
+        if not current_user.is_trainer:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return guarded
+
+
 def visible_classes(staff: Staff) -> sa.Select:
     """The classes a staff member may see: all for an admin, their own for a class teacher."""
     query = sa.select(SchoolClass).order_by(SchoolClass.name)

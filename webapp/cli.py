@@ -9,8 +9,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from webapp import demo, passwords
-from webapp.config import is_production
+from webapp import demo, demo_mailbox, passwords
+from webapp.config import is_demo, is_production
 from webapp.extensions import db
 from webapp.roster import import_file
 from webapp.sender import run_sender, work_once
@@ -22,6 +22,7 @@ translate = AppGroup("translate", help="Extract, update and compile the translat
 staff = AppGroup("staff", help="The school's staff accounts.")
 roster = AppGroup("roster", help="The school roster: classes, students, known parents.")
 seed = AppGroup("seed", help="Demo data.")
+demo_group = AppGroup("demo", help="The demo for a room of parents (APP_ENV=demo, `make demo`).")
 
 
 @staff.command("create")
@@ -65,10 +66,39 @@ def seed_demo() -> None:
             "seed demo creates an administrator with a published password: not in production."
             " Set APP_ENV=development or demo on a machine of your own."
         )
+    if is_demo(current_app.config):
+        _refuse_foreign_database()
     demo.seed()
     db.session.commit()
-    for line in demo.login_lines():
+    for line in demo.login_lines(current_app.config["BASE_URL"]):
         click.echo(line)
+
+
+def _refuse_foreign_database() -> None:
+    try:
+        demo.refuse_foreign_data()
+    except demo.ForeignDatabase as foreign:
+        raise click.ClickException(str(foreign)) from None
+
+
+@demo_group.command("reset")
+def demo_reset() -> None:
+    """Everything the participants did is gone (the portal's data and the dev mailbox's mail and
+    rules); the demo school is as seeded; the trainer stays logged in."""
+    if not is_demo(current_app.config):
+        raise click.ClickException("demo reset empties the database: it runs only with APP_ENV=demo.")
+    _refuse_foreign_database()
+    demo.reset()
+    db.session.commit()
+    click.echo("The portal is reset: the demo school as seeded, no participants.")
+    try:
+        demo_mailbox.clear_everything()
+    except demo_mailbox.MailboxUnavailable as error:
+        raise click.ClickException(
+            f"The dev mailbox at {current_app.config['DEV_MAILBOX_API_URL']} did not answer ({error}):"
+            " its e-mail and scenarios are still there. Run this again while `make demo` runs."
+        ) from None
+    click.echo("The dev mailbox is empty: no e-mail, no scenarios.")
 
 
 @outbox.command("run")
@@ -119,5 +149,5 @@ def translate_compile() -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (outbox, translate, staff, roster, seed):
+    for group in (outbox, translate, staff, roster, seed, demo_group):
         app.cli.add_command(group)

@@ -31,18 +31,35 @@ def is_production(config) -> bool:
     return config["ENV_NAME"] not in LOCAL_ENVIRONMENTS
 
 
+def is_demo(config) -> bool:
+    """`make demo`: a room of parents on the machine's network address, a trainer, and reset."""
+    return config["ENV_NAME"] == "demo"
+
+
+# `make demo` keeps the dev mailbox's access token here, so that its links, and `flask demo reset`
+# in another terminal, work across restarts.
+DEMO_MAILBOX_TOKEN_FILE = "demo_mailbox.token"  # noqa: S105 - a file name
+
+
+def demo_mailbox_token(instance_path: Path) -> str | None:
+    try:
+        return (instance_path / DEMO_MAILBOX_TOKEN_FILE).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
 def from_environment(instance_path: Path) -> dict:
     """Settings read from the environment; the defaults fit `make run`, and production must set its own."""
     env = os.environ.get
     env_name = environment_name()
     local = env_name in LOCAL_ENVIRONMENTS
     mail_port = int(env("MAIL_PORT", "1025"))
+    # The demo has a database of its own: its reset never touches the one `make run` uses.
+    database_file = "demo.sqlite3" if env_name == "demo" else "parent_access.sqlite3"
     settings = {
         "ENV_NAME": env_name,
         "SECRET_KEY": env("SECRET_KEY", DEFAULT_SECRET_KEY),
-        "SQLALCHEMY_DATABASE_URI": env(
-            "DATABASE_URL", f"sqlite:///{instance_path / 'parent_access.sqlite3'}"
-        ),
+        "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL", f"sqlite:///{instance_path / database_file}"),
         "MAIL_SERVER": env("MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": mail_port,
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
@@ -86,6 +103,14 @@ def from_environment(instance_path: Path) -> dict:
         "LOG_LEVEL": env("LOG_LEVEL", "INFO").strip().upper(),
         # Redis down: each process counts in its own memory (and logs that it does) until Redis is back.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": _bool("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True),
+        # The dev mailbox, for the demo: where people open it, where the portal calls its API (on
+        # this machine), and the access token both share (the mailbox reads the same variable).
+        "DEV_MAILBOX_URL": env("DEV_MAILBOX_URL", "http://127.0.0.1:8025").rstrip("/"),
+        "DEV_MAILBOX_API_URL": (
+            env("DEV_MAILBOX_API_URL") or env("DEV_MAILBOX_URL", "http://127.0.0.1:8025")
+        ).rstrip("/"),
+        "DEV_MAILBOX_TOKEN": env("DEV_MAILBOX_TOKEN")
+        or (demo_mailbox_token(instance_path) if env_name == "demo" else None),
     }
     if settings["RATELIMIT_STORAGE_URI"].startswith("redis"):
         # An unreachable Redis may cost a request a second, never hang it.

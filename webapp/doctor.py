@@ -5,24 +5,52 @@ import sys
 from urllib.parse import urlsplit
 
 import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from webapp import mail_identity
-from webapp.config import DEFAULT_SECRET_KEY, LOCAL_ENVIRONMENTS, is_production
+from webapp.config import DEFAULT_SECRET_KEY, LOCAL_ENVIRONMENTS, is_demo, is_production
 
 MIN_SECRET_BYTES = 32
+
+
+LOOPBACK_HOSTS = {None, "", "localhost", "127.0.0.1", "::1"}
 
 
 class UnsafeConfiguration(click.ClickException):
     """A ClickException, so that any `flask` command prints it as one plain message."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], demo: bool = False) -> None:
         self.problems = problems
-        super().__init__(
-            "The portal will not start in production with these settings:\n"
-            + "\n".join(f"  - {problem}" for problem in problems)
-            + f"\nSet them right, or set APP_ENV to one of {', '.join(LOCAL_ENVIRONMENTS)} on a machine"
-            " that only you use."
-        )
+        listed = "\n".join(f"  - {problem}" for problem in problems)
+        if demo:
+            message = f"The demo will not start with these settings:\n{listed}"
+        else:
+            message = (
+                f"The portal will not start in production with these settings:\n{listed}"
+                f"\nSet them right, or set APP_ENV to one of {', '.join(LOCAL_ENVIRONMENTS)} on a machine"
+                " that only you use."
+            )
+        super().__init__(message)
+
+
+def demo_problems(config) -> list[str]:
+    """The demo resets its database in one step: never a school's. A database on another machine is
+    a school's (the demo's own is a SQLite file, or a server on this machine); `demo.refuse_foreign_data`
+    checks what a database on this machine holds."""
+    if not is_demo(config):
+        return []
+    try:
+        url = make_url(config["SQLALCHEMY_DATABASE_URI"])
+    except ArgumentError:
+        return ["DATABASE_URL is not a database URL."]
+    if url.get_backend_name() != "sqlite" and url.host not in LOOPBACK_HOSTS:
+        return [
+            f"DATABASE_URL names a database on {url.host}: APP_ENV=demo resets its database and only"
+            " uses one on this machine. Leave DATABASE_URL unset (the demo's own SQLite file) or name"
+            " a database of its own on this machine."
+        ]
+    return []
 
 
 def problems(config) -> list[str]:
@@ -60,6 +88,9 @@ def refuse_unsafe(config) -> None:
     found = problems(config)
     if found:
         raise UnsafeConfiguration(found)
+    found = demo_problems(config)
+    if found:
+        raise UnsafeConfiguration(found, demo=True)
 
 
 @click.command("doctor")

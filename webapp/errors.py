@@ -57,7 +57,7 @@ def _forbidden():
     browser (or the other way round) must not be left at a bare "access denied"."""
     if not current_user.is_authenticated:
         return _page(403, *MESSAGES[403])
-    wanted = "staff" if request.path.startswith(url_for("staff.queue")) else "parent"
+    wanted = "staff" if request.blueprint in ("staff", "training") else "parent"
     login_page = url_for("staff.login") if wanted == "staff" else url_for("home.index")
     page = render_template(
         "errors/forbidden.html",

@@ -4,14 +4,18 @@ A limit on logins or links counts per account, address or link, so that nobody c
 from elsewhere and a guesser gets no more tries by changing networks. A looser limit per client only
 stops floods: a school's Wi-Fi is one address. The client's address is the one ProxyFix found through
 TRUSTED_PROXIES hops, never a header anyone could write. Every limit is in config.RATE_LIMITS.
+
+In demo mode a room of parents shares one Wi-Fi address and follows the trainer at the same moment:
+there the per-client limits count per browser session instead; the per-address caps stay.
 """
 
 import hashlib
 from collections.abc import Callable
 
-from flask import request
+from flask import current_app, request, session
 from flask_login import current_user
 
+from webapp.config import is_demo
 from webapp.extensions import configured_limit, limiter
 
 
@@ -21,6 +25,10 @@ def _hashed(kind: str, value: str) -> str:
 
 
 def client() -> str:
+    # A browser's session: stored, or (a visitor who has only opened a form) its anonymous id.
+    session_id = getattr(session, "session_id", None) or getattr(session, "anonymous_id", None)
+    if session_id and is_demo(current_app.config):
+        return _hashed("participant", session_id)
     return f"client:{request.remote_addr or 'unknown'}"
 
 

@@ -4,6 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -156,16 +157,27 @@ class Account(UserMixin):
 
 class Staff(Account, db.Model):
     kind = "staff"
-    home_endpoint = "staff.queue"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    role: Mapped[str] = mapped_column(sa.String(10))  # "admin" or "teacher"
+    # "admin", "teacher", or (in a demo database) "trainer"
+    role: Mapped[str] = mapped_column(sa.String(10))
 
     classes: Mapped[list["SchoolClass"]] = relationship(back_populates="teacher")
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def is_trainer(self) -> bool:
+        return self.role == "trainer"
+
+    @property
+    def home_endpoint(self) -> str:
+        # The trainer's page exists in demo mode only (see webapp.training).
+        if self.is_trainer and "training" in current_app.blueprints:
+            return "training.index"
+        return "staff.queue"
 
 
 parent_child = sa.Table(

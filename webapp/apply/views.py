@@ -1,13 +1,14 @@
 import sqlalchemy as sa
-from flask import abort, flash, redirect, request, session, url_for
+from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from webapp import email_typos, link_requests, tokens
+from webapp import demo_mailbox, email_typos, link_requests, tokens
 from webapp.apply import bp
 from webapp.apply.forms import ApplicationForm, ResendForm, StartForm
 from webapp.clock import utcnow
+from webapp.config import is_demo
 from webapp.extensions import db
 from webapp.limits import client, limit, typed
 from webapp.mailed_links import send_application_link
@@ -40,8 +41,17 @@ def start():
             db.session.commit()
             link_requests.remember(email)
             return redirect(url_for("apply.check_email"), 303)
+    demo_address = None
+    if is_demo(current_app.config):
+        # A room of parents uses invented addresses: one is offered, nothing leaves the machine.
+        demo_address = demo_mailbox.invented_address()
+        if request.method == "GET" and not form.email.data:
+            form.email.data = demo_address
     status = form_error_status(form)
-    return render_page("apply/start.html", block="form", form=form, suggestion=suggestion), status
+    page = render_page(
+        "apply/start.html", block="form", form=form, suggestion=suggestion, demo_address=demo_address
+    )
+    return page, status
 
 
 @bp.post("/kontrolli/<form_name>/<field_name>")
@@ -75,7 +85,15 @@ def check_email():
 
 
 def _check_email_page(resend_form: ResendForm):
-    page = render_page("apply/check_email.html", resend_form=resend_form, **link_requests.cap_notice())
+    email = link_requests.last_requested()
+    # Demo mode: the participant's own view of the dev mailbox, for the address they typed.
+    demo_view = demo_mailbox.personal_view_url(email) if email and is_demo(current_app.config) else None
+    page = render_page(
+        "apply/check_email.html",
+        resend_form=resend_form,
+        demo_mailbox_url=demo_view,
+        **link_requests.cap_notice(),
+    )
     return page, form_error_status(resend_form)
 
 

@@ -45,7 +45,7 @@ def login():
         staff.locale = str(get_locale())  # the language of the login page stays after login
         start_session(staff, "password")
         db.session.commit()
-        return redirect(url_for("staff.queue"), 303)
+        return redirect(url_for(staff.home_endpoint), 303)
     return render_page("staff/login.html", form=form), form_error_status(form)
 
 
