@@ -9,7 +9,7 @@ export FLASK_APP := webapp
 # Only an explicit development setting gets the defaults that are safe on one machine.
 run seed migrate: export APP_ENV ?= development
 
-.PHONY: run demo prod test test-sqlite test-postgres bench install assets translations migrate seed chromium wrk lint clean
+.PHONY: run demo prod test test-sqlite test-postgres bench guide install assets translations migrate seed chromium wrk lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -77,6 +77,10 @@ wrk:
 
 bench: install wrk
 	$(PY) -m benchmarks
+
+# The parents' guide in et, ru and en (docs/guide/), walked in Chromium on a portal of its own.
+guide: install chromium
+	$(FLASK) guide build
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor instance .pytest_cache

@@ -6,11 +6,11 @@ from datetime import date
 from pathlib import Path
 
 from flask import render_template
-from flask_babel import format_date
 from flask_babel import gettext as _
 from playwright.sync_api import Browser
 
 from webapp.guide.walk import PHONE, Part, Step
+from webapp.rendering import date_format
 
 
 def part_titles() -> dict[Part, str]:
@@ -32,7 +32,7 @@ def render(language: str, steps: list[Step]) -> str:
         for part, title in part_titles().items()
     ]
     return render_template(
-        "guide/guide.html", language=language, parts=parts, made=format_date(date.today(), "long")
+        "guide/guide.html", language=language, parts=parts, made=date_format(date.today(), "long")
     )
 
 
