@@ -31,9 +31,10 @@ OUTLINE = """([elements, on]) => elements.forEach(element => {
   element.style.outlineOffset = on ? "2px" : "";
 })"""
 # The top of the page, unless that leaves the element to press off the screen: then the element mid-screen.
-# Nothing has the focus: its ring would look like a second outline.
+# Nothing has the focus, no caret shows: a focus ring would look like a second outline.
 SHOW = """element => {
   document.activeElement?.blur();
+  document.documentElement.style.caretColor = "transparent";
   window.scrollTo(0, 0);
   const hidden = element.getBoundingClientRect().bottom > window.innerHeight - 24;
   if (hidden) element.scrollIntoView({block: "center"});
@@ -98,7 +99,8 @@ class Camera:
                 labels=[*quoted.values(), *items],
                 screen_text=" ".join(self.page.evaluate("document.body.innerText").split()),
                 screen_title=self.page.title(),
-                # caret="initial": hiding the caret would add a <style>, which the portal's CSP refuses.
+                # caret="initial": Playwright would hide the caret with a <style>, which the portal's CSP
+                # refuses; SHOW hides it through the DOM.
                 screenshot=self.page.screenshot(caret="initial"),
                 items=list(items),
                 caption=caption,
