@@ -280,3 +280,16 @@ def test_unusable_dkim_settings_keep_the_email_waiting_unsent(
     app.config.update(dkim_settings(key_file))
     deliver_all(app)
     assert "DKIM-Signature" in mailbox.wait_for(to="mari@example.ee").headers
+
+
+def test_an_address_with_non_ascii_letters_goes_out_over_smtputf8_signed(
+    make_app, mailbox, key_file, key_pair, child_code
+):
+    app = make_app(MAIL_PORT=mailbox.smtp_port, MAIL_DEFAULT_SENDER=SENDER, **dkim_settings(key_file))
+    with app.app_context():
+        mailed_links.send_application_link("jüri@näide.ee", child_code, "et")
+        db.session.commit()
+    deliver_all(app)
+    message = mailbox.wait_for(to="jüri@näide.ee")
+    assert message.headers["To"] == "jüri@näide.ee"
+    assert dkim.verify(message.raw, dnsfunc=published(key_pair[1]))
