@@ -248,3 +248,36 @@ def test_a_room_of_three_follows_the_trainer(browser, demo_room):
     shot(trainer, "trainer-after-reset-1280-et")
     for context in [trainer.context, *(phone.context for phone in phones)]:
         context.close()
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_the_trainer_and_a_participant_in_russian_and_english(browser, demo_room, language):
+    url = demo_room.url
+    locale = {"ru": "ru-RU", "en": "en-GB"}[language]
+    trainer = browser.new_context(viewport={"width": 1280, "height": 720}, locale=locale).new_page()
+    trainer.goto(url + "/kool/sisene")
+    trainer.locator("[name=email]").fill(TRAINER)
+    trainer.locator("[name=password]").fill(PASSWORD)
+    trainer.locator("main form button[type=submit]").click()
+    expect(trainer.locator("html")).to_have_attribute("lang", language)
+    expect(trainer.get_by_role("heading", level=1)).to_have_text(
+        {"ru": "Страница тренера", "en": "Trainer's page"}[language]
+    )
+    code = trainer.locator(".children .code").first.inner_text().strip()
+
+    phone = browser.new_context(viewport=PHONE, locale=locale).new_page()
+    phone.goto(url + "/taotlus/")
+    phone.locator("[name=child_personal_code]").fill(code)
+    phone.locator("#start-form button[type=submit]").click()
+    shot(phone, f"participant-check-email-360-{language}")
+    phone.locator(".demo-mailbox a").click()
+    expect(phone.locator("html")).to_have_attribute("lang", language)
+    expect(phone.locator("#mail .folder--inbox").get_by_role("link")).to_have_count(1, timeout=20_000)
+    shot(phone, f"participant-mailbox-360-{language}")
+    phone.locator("#mail .folder--inbox").get_by_role("link").click()
+    shot(phone, f"participant-message-360-{language}")
+
+    expect(trainer.locator(".participant")).to_have_count(1, timeout=15_000)
+    shot(trainer, f"trainer-1280-{language}")
+    for context in (trainer.context, phone.context):
+        context.close()
