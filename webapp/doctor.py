@@ -109,7 +109,12 @@ def doctor_command() -> None:
     click.echo(f"  mail relay: {config['MAIL_SERVER']}:{config['MAIL_PORT']}")
     click.echo(f"  rate limits stored in: {urlsplit(config['RATELIMIT_STORAGE_URI']).scheme}")
     click.echo(f"  trusted proxies: {config['TRUSTED_PROXIES']}")
-    if config["DKIM_SELECTOR"]:
+    unusable = mail_identity.problems(config)  # production has refused them already
+    if unusable:
+        click.echo("  e-mail: waits unsent until these are put right:")
+        for problem in unusable:
+            click.echo(f"    - {problem}")
+    elif config["DKIM_SELECTOR"]:
         record = f"{config['DKIM_SELECTOR']}._domainkey.{config['DKIM_DOMAIN']}"
         click.echo(f"  DKIM: signs with the key published at {record}")
     else:

@@ -214,3 +214,10 @@ def test_keygen_says_what_is_missing(environment, tmp_path, arguments, complaint
     assert result.exit_code == 2
     assert complaint in result.output
     assert list(tmp_path.glob("*.pem")) == []
+
+
+def test_flask_doctor_outside_production_says_the_mail_waits(environment):
+    environment(APP_ENV="development", DKIM_SELECTOR="portal")
+    result = CliRunner().invoke(doctor_command)
+    assert result.exit_code == 0, result.output
+    assert "e-mail: waits unsent until these are put right:\n    - DKIM is half set up" in result.output
