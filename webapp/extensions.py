@@ -30,6 +30,11 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login = LoginManager()
+# Flask-Login's "basic" protection only marks a session not fresh when the client's address or browser
+# changes, and the portal never asks for a fresh login: it would write that mark into every anonymous
+# session on its second page (a row, instead of none). Sessions are protected by living on the server:
+# a new id at login, idle and absolute lifetimes, logout everywhere (webapp/sessions.py).
+login.session_protection = None
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)

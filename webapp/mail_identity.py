@@ -7,6 +7,7 @@ own (like `flask doctor`), so that it works while production refuses to start fo
 """
 
 import base64
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -91,10 +92,17 @@ def problems(config) -> list[str]:
 def sending_domain(config) -> str:
     """The From address's domain, for Message-IDs; the portal's host while the From address is unusable
     (production refuses that, a development machine sends on)."""
-    sender = _address(config, "MAIL_DEFAULT_SENDER", [])
-    if sender is None:
-        return urlsplit(config["BASE_URL"]).hostname or "localhost"
-    return sender.domain.lower()
+    return _sending_domain(config.get("MAIL_DEFAULT_SENDER") or "", config["BASE_URL"])
+
+
+@functools.lru_cache(maxsize=16)
+def _sending_domain(sender: str, base_url: str) -> str:
+    # Once per setting, not per e-mail: parsing the address header cost more than rendering step 1's
+    # e-mail (benchmarks/pages.py).
+    address = _address({"MAIL_DEFAULT_SENDER": sender}, "MAIL_DEFAULT_SENDER", [])
+    if address is None:
+        return urlsplit(base_url).hostname or "localhost"
+    return address.domain.lower()
 
 
 def _address(config, setting: str, problems: list[str]) -> Address | None:

@@ -3,11 +3,27 @@
 Any host serves any session, logging out ends it everywhere, and each session has an idle and an
 absolute lifetime (staff's shorter than parents'). Rows are read and written on a connection of their
 own, never in the view's transaction, so that saving a session cannot commit a view's half-done work.
+
+A visitor who has nothing to keep but the CSRF secret of the forms on a page (anyone reading the portal
+without logging in or sending anything) costs no row and no query: the cookie then holds an anonymous id,
+16 random bytes and their HMAC under SECRET_KEY, and the CSRF secret is the HMAC of that id. Only the
+portal can make such an id, so a cookie cannot choose its own CSRF secret. The first thing worth keeping
+moves the session into a row under a new random id, the CSRF secret with it.
+
+Durability: a write that starts or ends a login (a new id, a deleted row) is committed like any other
+data. Other session writes (the last-seen time, a remembered address, a message for the next page) skip
+the wait for the disk (SQLite synchronous=NORMAL, PostgreSQL synchronous_commit=off): a power cut may
+lose the last of them, never leave a half-written row, and never bring back a session that was ended.
 """
 
+import base64
+import binascii
 import hashlib
+import hmac
 import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -20,7 +36,9 @@ from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.models import Account, WebSession
 
-ID_LENGTH = 43  # secrets.token_urlsafe(32)
+ID_LENGTH = 43  # secrets.token_urlsafe(32); an anonymous id (32 bytes too) is as long
+ANONYMOUS_RANDOM_BYTES = 16
+CSRF_KEY = "csrf_token"  # where Flask-WTF keeps a session's CSRF secret
 # A session's last-seen time is written at most this often: reading a page is not a write.
 TOUCH_EVERY = timedelta(minutes=1)
 LOGGED_IN_AT = "logged_in_at"
@@ -31,16 +49,65 @@ def _digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
+def _mac(purpose: bytes, value: bytes) -> bytes:
+    return hmac.new(current_app.secret_key.encode(), purpose + value, hashlib.sha256).digest()
+
+
+def _new_anonymous_id() -> str:
+    random_part = secrets.token_bytes(ANONYMOUS_RANDOM_BYTES)
+    proof = _mac(b"anonymous-session:", random_part)[:ANONYMOUS_RANDOM_BYTES]
+    return base64.urlsafe_b64encode(random_part + proof).decode().rstrip("=")
+
+
+def _is_anonymous_id(session_id: str) -> bool:
+    """An id the portal made for a session without a row (a random id of a row fails the HMAC)."""
+    try:
+        raw = base64.urlsafe_b64decode(session_id + "=")
+    except (binascii.Error, ValueError):
+        return False
+    random_part, proof = raw[:ANONYMOUS_RANDOM_BYTES], raw[ANONYMOUS_RANDOM_BYTES:]
+    expected = _mac(b"anonymous-session:", random_part)[:ANONYMOUS_RANDOM_BYTES]
+    return len(raw) == 2 * ANONYMOUS_RANDOM_BYTES and hmac.compare_digest(proof, expected)
+
+
+def _csrf_secret(anonymous_id: str) -> str:
+    return _mac(b"anonymous-csrf:", anonymous_id.encode()).hex()
+
+
 class ServerSession(CallbackDict, SessionMixin):
-    def __init__(self, initial: dict | None = None, session_id: str | None = None, row=None) -> None:
+    def __init__(
+        self,
+        initial: dict | None = None,
+        session_id: str | None = None,
+        row=None,
+        anonymous_id: str | None = None,
+    ) -> None:
         def changed(_self) -> None:
             self.modified = True
 
         super().__init__(initial, changed)
         self.session_id = session_id
         self.row = row  # (created_at, last_seen_at) of the stored row, if any
+        self.anonymous_id = anonymous_id
         self.modified = False
         self.renew = False
+
+    def __setitem__(self, key, value) -> None:
+        if key == CSRF_KEY and self.session_id is None and self.anonymous_id is None:
+            # A new visitor's first form: the secret comes from an anonymous id, so that it needs no row.
+            self.anonymous_id = _new_anonymous_id()
+            value = _csrf_secret(self.anonymous_id)
+        super().__setitem__(key, value)
+
+    @property
+    def anonymous_only(self) -> bool:
+        """Nothing to keep but the CSRF secret that the anonymous id yields anyway."""
+        return (
+            self.session_id is None
+            and self.anonymous_id is not None
+            and not self.renew
+            and dict(self) == {CSRF_KEY: _csrf_secret(self.anonymous_id)}
+        )
 
     def regenerate(self) -> None:
         """A new id at the next save; the old row is deleted (login, logout: no session fixation)."""
@@ -65,6 +132,8 @@ class DatabaseSessionInterface(SessionInterface):
         session_id = request.cookies.get(self.get_cookie_name(app), "")
         if len(session_id) != ID_LENGTH:
             return ServerSession()
+        if _is_anonymous_id(session_id):
+            return ServerSession({CSRF_KEY: _csrf_secret(session_id)}, anonymous_id=session_id)
         with db.engine.connect() as connection:
             row = connection.execute(
                 sa.select(WebSession.data, WebSession.created_at, WebSession.last_seen_at).where(
@@ -81,7 +150,11 @@ class DatabaseSessionInterface(SessionInterface):
         stale = session.row is not None and now - session.row[1] >= TOUCH_EVERY
         if not (session.modified or stale):
             return
-        with db.engine.begin() as connection:
+        if session.anonymous_only:
+            # A new visitor's CSRF secret: the cookie is all it takes.
+            self._set_cookie(app, response, session.anonymous_id)
+            return
+        with _transaction(durable=session.renew or not session) as connection:
             if session.session_id and (session.renew or not session):
                 connection.execute(
                     sa.delete(WebSession).where(WebSession.id_hash == _digest(session.session_id))
@@ -117,16 +190,41 @@ class DatabaseSessionInterface(SessionInterface):
                         expires_at=_expiry(account, session.row[0], now),
                     )
                 )
+        self._set_cookie(app, response, session.session_id)
+
+    def _set_cookie(self, app: Flask, response: Response, session_id: str) -> None:
         response.set_cookie(
-            name,
-            session.session_id,
-            domain=domain,
-            path=path,
+            self.get_cookie_name(app),
+            session_id,
+            domain=self.get_cookie_domain(app),
+            path=self.get_cookie_path(app),
             httponly=self.get_cookie_httponly(app),
             secure=self.get_cookie_secure(app),
             samesite=self.get_cookie_samesite(app),
         )
         response.vary.add("Cookie")
+
+
+@contextmanager
+def _transaction(durable: bool) -> Iterator[sa.Connection]:
+    """A transaction of its own for session rows; `durable=False` commits without waiting for the disk."""
+    with db.engine.connect() as connection:
+        dialect = connection.dialect.name
+        restore = None
+        if not durable and dialect == "sqlite":
+            # Per connection, and outside a transaction: set for this one, then put back as it was.
+            restore = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+            connection.exec_driver_sql("PRAGMA synchronous=NORMAL")
+            connection.commit()
+        try:
+            with connection.begin():
+                if not durable and dialect == "postgresql":
+                    connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                yield connection
+        finally:
+            if restore is not None:
+                connection.exec_driver_sql(f"PRAGMA synchronous={int(restore)}")
+                connection.commit()
 
 
 def start_session(account: Account, method: str) -> None:
