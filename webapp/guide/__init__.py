@@ -94,7 +94,10 @@ def guide() -> None:
 )
 def build_command(languages: tuple[str, ...], out: Path) -> None:
     """Walk the portal in Chromium and write guide-<lang>.html, .pdf and -page1.png."""
-    from playwright.sync_api import sync_playwright
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise click.ClickException("The guide needs Playwright: pip install -e '.[guide]'") from None
 
     # The portal walked is a throwaway of this command's own, never the one the environment describes.
     if environment_name() not in LOCAL_ENVIRONMENTS:
