@@ -21,6 +21,7 @@ import os
 import resource
 import runpy
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,7 +48,11 @@ USERS = int(os.environ.get("LOAD_USERS", "200"))
 SECONDS = int(os.environ.get("LOAD_SECONDS", "300"))
 SPAWN_RATE = 10  # parents arriving per second: 200 are all there after 20 s
 THINK = "1,4"  # a parent's pause between steps, seconds: a quick reader (a real one is slower)
-STAFF = 4  # administrators, splitting the queue between them
+STAFF = max(2, USERS // 20)  # administrators, splitting the queue: enough to keep up with the parents
+# A parent waits for a staff member as long as the run lasts (a real one waits days): only an
+# application no staff member ever sees fails this step.
+DECISION_TIMEOUT = SECONDS
+CHILDREN = USERS * 5  # a child of its own for each parent of the run (about 1.5 parents per user)
 HELLO_USERS, HELLO_SECONDS = 50, 15
 # The production shape as `make prod` starts it: production's own timings and gunicorn's default workers.
 PRODUCTION = {
@@ -129,35 +134,55 @@ def _personal_code(born: date, female: bool, serial: int) -> str:
     return isikukood.make(born, female=female, serial=serial)
 
 
-def prepare_school(stack: Stack, children: int, staff: int) -> tuple[Path, list[str], str]:
-    """The school as production gets it, with the portal's own commands, side by side: the roster
-    imported, the administrators created. Returns (roster CSV, administrators' addresses, password)."""
-    roster = stack.directory / "roster.csv"
-    write_roster(roster, children)
-    password = secrets.token_urlsafe(18)
-    addresses = [f"juhataja{n}@koormus.example.ee" for n in range(staff)]
-    commands = [["roster", "import", str(roster)]]
-    for address in addresses:
-        names = ["--first-name", "Ülle", "--last-name", "Kask"]
-        commands.append(
-            ["staff", "create", "--role", "admin", "--email", address, *names, "--password", password]
+# The administrators, created in one process with the code `flask staff create` runs (one process
+# per account would import the portal ten times over on a busy machine).
+CREATE_STAFF = """
+import os, sys
+from webapp import create_app
+from webapp.extensions import db
+from webapp.staff.accounts import create_staff
+app = create_app()
+with app.app_context():
+    for address in sys.argv[1:]:
+        create_staff(address, "Ülle", "Kask", "admin", os.environ["STAFF_PASSWORD"])
+    db.session.commit()
+"""
+
+
+@dataclass
+class School:
+    roster: Path
+    staff: list[str]  # administrators' addresses
+    password: str  # theirs
+
+
+def prepare_school(stack: Stack, children: int, staff: int) -> School:
+    """The school as production gets it, side by side: the roster imported with `flask roster import`,
+    the administrators created."""
+    school = School(
+        stack.directory / "roster.csv", [f"juhataja{n}@koormus.example.ee" for n in range(staff)], ""
+    )
+    school.password = secrets.token_urlsafe(18)
+    write_roster(school.roster, children)
+    flask = [sys.executable, "-m", "flask", "--app", "webapp"]
+    commands = {
+        "flask roster import": ([*flask, "roster", "import", str(school.roster)], stack.env()),
+        "creating the staff": (
+            [sys.executable, "-c", CREATE_STAFF, *school.staff],
+            stack.env(STAFF_PASSWORD=school.password),
+        ),
+    }
+    running = {
+        name: subprocess.Popen(  # noqa: S603 - the portal's own code
+            argv, env=env, cwd=stack.directory, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
-    running = [
-        subprocess.Popen(  # noqa: S603 - the portal's own commands
-            [sys.executable, "-m", "flask", "--app", "webapp", *command],
-            env=stack.env(),
-            cwd=stack.directory,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for command in commands
-    ]
-    for command, process in zip(commands, running, strict=True):
+        for name, (argv, env) in commands.items()
+    }
+    for name, process in running.items():
         output, _ = process.communicate(timeout=600)
         if process.returncode:
-            raise AssertionError(f"flask {' '.join(command[:2])} failed:\n{output}")
-    return roster, addresses, password
+            raise AssertionError(f"{name} failed:\n{output}")
+    return school
 
 
 def run_load(
@@ -171,21 +196,35 @@ def run_load(
     children: int | None = None,
     decision_timeout: float = 180,
 ) -> LoadResult:
-    """`users` parents (and `staff` administrators) for `seconds` against the stack's web instances."""
-    roster, addresses, password = prepare_school(stack, children or max(users * 20, 200), staff)
+    """`users` parents (and `staff` administrators) for `seconds` against the stack's web instances,
+    in a school of `children` children (enough for every parent of the run to have one of its own)."""
+    school = prepare_school(stack, children or max(users * 5, 200), staff)
+    return run_flow(stack, school, users, seconds, spawn_rate, think, decision_timeout)
+
+
+def run_flow(
+    stack: Stack,
+    school: School,
+    users: int,
+    seconds: int,
+    spawn_rate: float,
+    think: str,
+    decision_timeout: float,
+) -> LoadResult:
     prefix = stack.directory / "locust"
     argv = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
-        "Parent", "StaffMember", "--users", str(users + staff), "--spawn-rate", str(spawn_rate),
+        "Parent", "StaffMember", "--users", str(users + len(school.staff)), "--spawn-rate", str(spawn_rate),
         "--run-time", f"{seconds}s",
         "--host", f"http://127.0.0.1:{next(iter(stack.web.values())).port}",
         "--portal-ports", ",".join(str(web.port) for web in stack.web.values()),
         "--mailbox-api", f"http://127.0.0.1:{stack.mailbox.http_port}",
-        "--roster", str(roster), "--staff", ",".join(addresses), "--staff-password", password,
+        "--roster", str(school.roster),
+        "--staff", ",".join(school.staff), "--staff-password", school.password,
         "--think", think, "--decision-timeout", str(decision_timeout),
         "--json-file", str(prefix), "--csv", str(prefix), "--exit-code-on-error", "3",
     ]  # fmt: skip
-    return _locust(argv, users, staff, seconds)
+    return _locust(argv, users, len(school.staff), seconds)
 
 
 def _locust(argv: list[str], users: int, staff: int, seconds: float) -> LoadResult:
@@ -331,6 +370,26 @@ def _answers(service: Service) -> bool:
 # --- make bench ---
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) used so far by a process and every process under it, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0  # gone
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(int(child)) for child in children)
+
+
+def stack_cpu(stack: Stack) -> dict[str, float]:
+    """CPU seconds so far of the web instances (master and workers), the senders, the mailbox."""
+    return {
+        "web": sum(cpu_seconds(web.pid) for web in stack.web.values()),
+        "senders": sum(cpu_seconds(sender.pid) for sender in stack.senders.values()),
+        "mailbox": cpu_seconds(stack.mailbox.service.pid),
+    }
+
+
 def server_side(stack: Stack) -> dict:
     """What the portal did, from its database and logs: whole flows, e-mails, errors."""
     count = stack.scalar
@@ -339,6 +398,7 @@ def server_side(stack: Stack) -> dict:
     return {
         "applications": count("SELECT count(*) FROM application"),
         "approved": count("SELECT count(*) FROM application WHERE status = 'approved'"),
+        "waiting": count("SELECT count(*) FROM application WHERE status = 'pending'"),
         "passwords": count("SELECT count(*) FROM parent WHERE password_hash IS NOT NULL"),
         "sent": count("SELECT count(*) FROM outbox_message WHERE status = 'sent'"),
         "pending": count("SELECT count(*) FROM outbox_message WHERE status = 'pending'"),
@@ -356,9 +416,18 @@ def main() -> None:
         load_before = os.getloadavg()[0]
         with running_stack(directory, webs=("web",), redis_url=REDIS_URL, **PRODUCTION) as stack:
             web_env = stack.web["web"].env
-            result = run_load(stack, USERS, SECONDS, staff=STAFF, spawn_rate=SPAWN_RATE)
+            school = prepare_school(stack, CHILDREN, STAFF)
+            before = stack_cpu(stack)
+            result = run_flow(stack, school, USERS, SECONDS, SPAWN_RATE, THINK, DECISION_TIMEOUT)
+            after = stack_cpu(stack)
             result.server = server_side(stack)
+            result.server["cpu"] = {name: after[name] - before[name] for name in after}
         hello, workers = run_hello(directory, web_env, HELLO_USERS, HELLO_SECONDS)
+        kept = ROOT / "test-output" / "load"  # the processes' logs, for a look afterwards
+        shutil.rmtree(kept, ignore_errors=True)
+        kept.mkdir(parents=True)
+        for log in directory.glob("*.log"):
+            shutil.copy(log, kept / log.name)
     _write(result, hello, workers, load_before)
     if result.failed:
         print(result.output[-5000:])
@@ -383,6 +452,8 @@ def _write(result: LoadResult, hello: LoadResult, workers: int, load_before: flo
     else:
         verdict = "**Errors: 0** (goal: 0): met. Every answer had its expected status and text."
     client_share = result.client_cpu_seconds / result.seconds
+    cpu = server["cpu"]
+    http_requests = sum(step.requests for step in result.http)
     hello_step = hello.steps[0]
     write_section(
         "Load: parents walk the whole flow (locust)",
@@ -396,8 +467,10 @@ def _write(result: LoadResult, hello: LoadResult, workers: int, load_before: flo
                 "production values; each parent from an address of its own), the dev mailbox. A parent: "
                 "step 1 → the link read through the mailbox API → the form → VALMIS → approved by staff → "
                 "the approval e-mail's login link → log in → the password set; then the next parent. "
-                "Times in ms. E-mail rows: from Edasi's answer (or the approval's) until the parent holds "
-                "the link; the wait row: VALMIS until a staff member approved.",
+                "Times in ms, each row a step (locust's name for it). E-mail rows: delivery, from "
+                "Edasi's answer (or the approval's) until the dev mailbox took the e-mail; the wait row: "
+                "from VALMIS until a staff member approved (staff work through the queue oldest first, "
+                "split between them by application number). The logs of the run: test-output/load/.",
                 "",
                 "| step | requests | failures | p50 | p95 | p99 | max |",
                 "|---|---|---|---|---|---|---|",
@@ -406,13 +479,20 @@ def _write(result: LoadResult, hello: LoadResult, workers: int, load_before: flo
                 verdict,
                 *failures,
                 "",
-                f"The portal answered {sum(step.requests for step in result.http):,} requests, "
+                f"The portal answered {http_requests:,} requests, "
                 f"{rate:.1f} a second over the run. In the database afterwards: "
-                f"{server['applications']:,} applications, {server['approved']:,} approved, "
+                f"{server['applications']:,} applications, {server['approved']:,} approved "
+                f"({server['waiting']} still waiting for staff when the run ended), "
                 f"{server['passwords']:,} parents with a password; {server['sent']:,} e-mails sent, "
                 f"{server['pending']} pending, {server['undeliverable']} undeliverable. The request log: "
                 f"{server['logged']:,} requests, {server['server_errors']} answered 5xx, "
                 f"{server['rate_limited']} answered 429; {server['tracebacks']} tracebacks in the logs.",
+                "",
+                f"CPU during the run: the web workers {cpu['web']:.0f} s ({cpu['web'] / result.seconds:.2f} "
+                f"of a core; {cpu['web'] / http_requests * 1000:.0f} ms per request on average, the "
+                f"password's argon2 hash included), the senders {cpu['senders']:.0f} s, the dev mailbox "
+                f"{cpu['mailbox']:.0f} s, locust {result.client_cpu_seconds:.0f} s. The machine's other work "
+                "took the rest: the workers queue for the CPU, and the request times above include that.",
                 "",
                 f"Baseline, same run: the same locust client ({HELLO_USERS} users, no pauses, "
                 f"{hello.seconds:.0f} s) against a bare Flask hello app under the same gunicorn settings: "
