@@ -310,3 +310,17 @@ def test_presets_are_the_mailboxs_own_rules_and_reset_empties_it(make_app, guard
     trainer.post("/koolitus/algusesse")
     assert guarded_mailbox.messages() == [] and guarded_mailbox.log() == []
     assert guarded_mailbox._store.rules == []
+
+    # The same from the command line.
+    app.test_client().post(
+        "/taotlus/", data={"email": "kati@demo.kool", "child_personal_code": child_codes(app)[0]}
+    )
+    with app.app_context():
+        work_once()
+    guarded_mailbox.wait_for(to="kati@demo.kool")
+    guarded_mailbox.add_rule("*", "drop")
+    result = app.test_cli_runner().invoke(args=["demo", "reset"])
+    assert result.exit_code == 0, result.output
+    assert guarded_mailbox.messages() == [] and guarded_mailbox._store.rules == []
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(LinkRequest.id))) == 0
