@@ -145,6 +145,20 @@ class Server:
     def log(self) -> str:
         return (self.directory / f"{self.name}.log").read_text(errors="replace")
 
+    def cpu_seconds(self) -> float:
+        """CPU time of the master and its workers so far, recycled workers included (the master's
+        children's time): what a request costs, however busy the machine is."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        master = self.process.pid
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        total = sum(_cpu_ticks(master, with_children=True), 0)
+        for child in children:
+            try:
+                total += sum(_cpu_ticks(int(child), with_children=False))
+            except FileNotFoundError:  # recycled just now: counted in the master's children's time
+                pass
+        return total / ticks
+
     def stop(self) -> None:
         if self.process is None:
             return
@@ -156,6 +170,12 @@ class Server:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
+
+
+def _cpu_ticks(pid: int, with_children: bool) -> list[int]:
+    # /proc/<pid>/stat: utime, stime, cutime, cstime are fields 14 to 17; the name may hold spaces.
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return [int(value) for value in fields[11 : 15 if with_children else 13]]
 
 
 @dataclass
@@ -236,6 +256,7 @@ def _summary(runs: list[dict]) -> dict:
         "rates": [run["rate"] for run in runs],
         "p50": statistics.median(run["p50_us"] for run in runs) / 1000,
         "p99": max(run["p99_us"] for run in runs) / 1000,
+        "cpu": statistics.median(run["cpu_ms"] for run in runs),
         "requests": sum(run["requests"] for run in runs),
         "errors": sum(run["socket_errors"] + run["timeouts"] for run in runs),
         "statuses": statuses,
@@ -306,11 +327,18 @@ def main() -> None:
 
 def _run_rounds(hello: Server, portals: list[Portal], directory: Path) -> dict:
     runs: dict[tuple, list[dict]] = {}
+    servers = {hello.port: hello, **{portal.server.port: portal.server for portal in portals}}
 
-    def measure(key: tuple, *args) -> None:
-        result = _wrk(*args)
+    def measure(key: tuple, port: int, *args) -> None:
+        cpu_before = servers[port].cpu_seconds()
+        result = _wrk(port, *args)
+        result["cpu_ms"] = (servers[port].cpu_seconds() - cpu_before) * 1000 / max(result["requests"], 1)
         runs.setdefault(key, []).append(result)
-        print(f"  {' '.join(key)}: {result['rate']:,.0f}/s p99 {result['p99_us'] / 1000:.1f} ms", flush=True)
+        print(
+            f"  {' '.join(key)}: {result['rate']:,.0f}/s p99 {result['p99_us'] / 1000:.1f} ms, "
+            f"server CPU {result['cpu_ms']:.2f} ms per request",
+            flush=True,
+        )
 
     for round_number in range(1, ROUNDS + 1):
         print(f"round {round_number} of {ROUNDS}", flush=True)
@@ -338,12 +366,13 @@ def _write(runs: dict, portals: list[Portal], load_before: float, hello_argv, po
         f"{ROUNDS} rounds of {SECONDS} s per page, the portal and hello taking turns (each portal run right",
         "after a hello run). Rates are the median of the rounds (their range in brackets), p50 the median,",
         "p99 the worst round's. Ratio: the portal's rate over the hello run just before it, median of the",
-        "rounds.",
+        "rounds. Server CPU: the gunicorn master's and workers' CPU time per answered request (median of",
+        "the rounds), which the load of other work on the machine does not change as it does the rates.",
         "",
-        "| page | connections | requests/s | p50 ms | p99 ms | ÷ hello | goal |",
-        "|---|---|---|---|---|---|---|",
+        "| page | connections | requests/s | p50 ms | p99 ms | ÷ hello | server CPU ms | goal |",
+        "|---|---|---|---|---|---|---|---|",
         f"| hello `GET /` (bare Flask) | {GET_CONNECTIONS} | {hello['rate']:,.0f} ({_rates(hello)}) | "
-        f"{hello['p50']:.1f} | {hello['p99']:.1f} | 1.00 | |",
+        f"{hello['p50']:.1f} | {hello['p99']:.1f} | 1.00 | {hello['cpu']:.2f} | |",
     ]
     verdicts = []
     for portal in portals:
@@ -359,11 +388,12 @@ def _write(runs: dict, portals: list[Portal], load_before: float, hello_argv, po
             verdicts.append(met)
             lines.append(
                 f"| {portal.label} `GET {path}` | {GET_CONNECTIONS} | {page['rate']:,.0f} ({_rates(page)}) | "
-                f"{page['p50']:.1f} | {page['p99']:.1f} | {ratio:.2f} | {'met' if met else '**not met**'} |"
+                f"{page['p50']:.1f} | {page['p99']:.1f} | {ratio:.2f} | {page['cpu']:.2f} | "
+                f"{'met' if met else '**not met**'} |"
             )
     lines.append(
         f"| hello `GET /` (bare Flask) | {POST_CONNECTIONS} | {hello16['rate']:,.0f} ({_rates(hello16)}) | "
-        f"{hello16['p50']:.1f} | {hello16['p99']:.1f} | 1.00 | |"
+        f"{hello16['p50']:.1f} | {hello16['p99']:.1f} | 1.00 | {hello16['cpu']:.2f} | |"
     )
     status_lines = []
     for portal in portals:
@@ -373,7 +403,7 @@ def _write(runs: dict, portals: list[Portal], load_before: float, hello_argv, po
         lines.append(
             f"| {portal.label} `POST /taotlus/` | {POST_CONNECTIONS} | {post['rate']:,.0f} "
             f"({_rates(post)}) | {post['p50']:.1f} | {post['p99']:.1f} | "
-            f"{post['rate'] / hello16['rate']:.2f} | {'met' if met else '**not met**'} |"
+            f"{post['rate'] / hello16['rate']:.2f} | {post['cpu']:.2f} | {'met' if met else '**not met**'} |"
         )
         # wrk counts only the answers it read: the posts in flight when it stopped were saved too.
         redirects, in_flight = post["statuses"].get("303", 0), POST_CONNECTIONS * ROUNDS

@@ -1,14 +1,22 @@
 """Rendering pages and htmx fragments, and what every template can use."""
 
+import functools
+import secrets
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from babel import dates
-from flask import Flask, Response, current_app, render_template, request
+from flask import Flask, Response, current_app, g, render_template, request, session
 from flask_babel import get_locale, get_timezone, to_user_timezone
+from flask_wtf.csrf import generate_csrf
 from jinja2_fragments.flask import render_block
 
+from webapp.config import is_demo
 from webapp.i18n import LANGUAGE_NAMES, formatting_locale
+
+# Where each answer's own CSRF token goes in a kept page (same_for_every_new_visitor).
+_TOKEN_MARK = f"csrf-token-{secrets.token_hex(16)}"
 
 
 def is_htmx_fragment_request() -> bool:
@@ -25,6 +33,47 @@ def render_page(template: str, block: str | None = None, **context) -> str:
     if block and is_htmx_fragment_request():
         return render_block(template, block, **context)
     return render_template(template, **context)
+
+
+def same_for_every_new_visitor(view: Callable) -> Callable:
+    """For a page whose content depends on nothing but its language (the login page, step 1, the help
+    pages): a visitor who has no session yet (nobody logged in, no message from a page before, no query
+    string) gets it rendered once per language and kept, with a CSRF token of their own put in. The
+    first evening of September is a crowd of such visitors. Anyone else gets the view as usual."""
+
+    @functools.wraps(view)
+    def page(*args, **kwargs):
+        if not _new_visitor():
+            return view(*args, **kwargs)
+        # Kept by the app, in each process: a changed template or setting needs a restart, as new code does.
+        pages = current_app.extensions.setdefault("new_visitor_pages", {})
+        key = (
+            request.endpoint,
+            request.path,
+            str(get_locale()),
+            current_app.config.get("WTF_CSRF_ENABLED", True),
+        )
+        kept = pages.get(key)
+        if kept is not None:
+            return kept.replace(_TOKEN_MARK, generate_csrf())
+        response = current_app.make_response(view(*args, **kwargs))
+        token = g.get("csrf_token")
+        if response.status_code == 200 and response.mimetype == "text/html" and token:
+            pages[key] = response.get_data(as_text=True).replace(token, _TOKEN_MARK)
+        return response
+
+    return page
+
+
+def _new_visitor() -> bool:
+    return (
+        request.method == "GET"
+        and not request.query_string
+        and "HX-Request" not in request.headers
+        and not current_app.debug
+        and not is_demo(current_app.config)
+        and set(session) <= {"csrf_token"}
+    )
 
 
 def _template_globals() -> dict:

@@ -14,7 +14,7 @@ from webapp.limits import client, limit, typed
 from webapp.mailed_links import send_application_link
 from webapp.models import Application, LinkRequestKind
 from webapp.outbox import send_email
-from webapp.rendering import form_error_status, render_page
+from webapp.rendering import form_error_status, render_page, same_for_every_new_visitor
 from webapp.working_days import answer_due
 
 SUBMITTED_KEY = "submitted_application"
@@ -23,6 +23,7 @@ FORMS = {"start": StartForm, "application": ApplicationForm}
 
 @bp.route("/", methods=["GET", "POST"])
 @limit("APPLY_PER_CLIENT_LIMIT", client, methods=["POST"])
+@same_for_every_new_visitor
 def start():
     """Esita taotlus sisse logimata: e-mail and child's code → Edasi."""
     form = StartForm()

@@ -9,12 +9,13 @@ from webapp.auth.views import login_page
 from webapp.extensions import db
 from webapp.home import bp
 from webapp.i18n import LANGUAGE_COOKIE
-from webapp.rendering import local_path, render_page
+from webapp.rendering import local_path, render_page, same_for_every_new_visitor
 
 ONE_YEAR = 365 * 24 * 3600
 
 
 @bp.get("/")
+@same_for_every_new_visitor
 def index():
     if current_user.is_authenticated:
         return redirect(url_for(current_user.home_endpoint), 303)
@@ -22,18 +23,21 @@ def index():
 
 
 @bp.get("/konto/uus")
+@same_for_every_new_visitor
 def new_account():
     """Loo uus konto."""
     return render_page("home/new_account.html")
 
 
 @bp.get("/konto/taotle")
+@same_for_every_new_visitor
 def request_account():
     """Esita andmed ja taotle kontot: ID-card / Smart-ID, or help for those without."""
     return render_page("home/request_account.html")
 
 
 @bp.get("/abi")
+@same_for_every_new_visitor
 def help_page():
     """Lisainfo & abi."""
     return render_page("home/help.html", resend_form=ResendForm(), it_mailto=_it_mailto())
