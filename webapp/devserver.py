@@ -9,6 +9,7 @@ database and mailbox file, the demo school seeded with a trainer, mail only to i
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -52,9 +53,16 @@ def main() -> None:
     _serve(app, PORTAL_HOST, PORTAL_PORT, mailbox)
 
 
+def _stop_on_sigterm(_signal, _frame) -> None:
+    raise KeyboardInterrupt  # a service manager's stop ends the mailbox too, as Ctrl+C does
+
+
 def _serve(app, host: str, port: int, mailbox: subprocess.Popen) -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False)
+    except KeyboardInterrupt:
+        pass
     finally:
         app.extensions["outbox_sender"].stop()
         mailbox.terminate()

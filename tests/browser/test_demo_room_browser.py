@@ -8,6 +8,7 @@ to the machine's own network address.
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -70,6 +71,7 @@ class DemoRoom:
             env=environment,
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the mailbox it starts ends with it
         )
         deadline = time.monotonic() + 60
         while not self._answers():
@@ -94,10 +96,20 @@ class DemoRoom:
         return self.log.read()
 
     def stop(self) -> None:
+        """As a service manager stops it (SIGTERM): the launcher stops its mailbox; whatever is left of
+        the group after that is ended, and the test fails."""
         self.process.terminate()
         self.process.wait(20)
         self.log.close()
+        try:
+            os.killpg(self.process.pid, 0)
+        except ProcessLookupError:
+            left_running = False
+        else:
+            left_running = True
+            os.killpg(self.process.pid, signal.SIGKILL)
         _empty_database(self.database)
+        assert not left_running, "the demo left its mailbox running after SIGTERM"
 
 
 @pytest.fixture
