@@ -9,7 +9,7 @@ export FLASK_APP := webapp
 # Only an explicit development setting gets the defaults that are safe on one machine.
 run seed migrate: export APP_ENV ?= development
 
-.PHONY: run demo prod test test-sqlite test-postgres bench guide install assets translations migrate seed chromium wrk lint clean
+.PHONY: run demo prod test test-sqlite test-postgres bench guide install assets translations migrate seed chromium spamassassin wrk lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,7 +24,12 @@ static/vendor/htmx.min.js: package.json package-lock.json
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
 
-assets: static/vendor/htmx.min.js
+# The dev mailbox's HTML check reads caniemail's support data (npm package caniemail).
+dev_mailbox/data/caniemail.json: static/vendor/htmx.min.js
+	mkdir -p dev_mailbox/data
+	cp node_modules/caniemail/data/caniemail.json $@
+
+assets: static/vendor/htmx.min.js dev_mailbox/data/caniemail.json
 
 translations: $(STAMP)
 	$(PY) -m babel.messages.frontend compile -d translations --statistics >/dev/null
@@ -57,12 +62,19 @@ prod: install
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# SpamAssassin for the dev mailbox's spam scores. The mailbox runs a spamd of its own on a free port, so the
+# system's, which the package would start on port 783, is stopped and left off. Debian keeps spamd in /usr/sbin.
+spamassassin:
+	@PATH="$$PATH:/usr/sbin" command -v spamd >/dev/null || { apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spamd spamc \
+		&& { systemctl disable --now spamd.service >/dev/null 2>&1 || true; }; }
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 # The whole suite on SQLite, then again on the local PostgreSQL server.
-test: install chromium lint test-sqlite test-postgres
+test: install chromium spamassassin lint test-sqlite test-postgres
 
 test-sqlite:
 	$(PY) -m pytest --cov --cov-report=term:skip-covered
