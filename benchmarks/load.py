@@ -220,7 +220,7 @@ def run_flow(
         "--portal-ports", ",".join(str(web.port) for web in stack.web.values()),
         "--mailbox-api", f"http://127.0.0.1:{stack.mailbox.http_port}",
         "--roster", str(school.roster),
-        "--staff", ",".join(school.staff), "--staff-password", school.password,
+        "--staff", ",".join(school.staff), f"--staff-password={school.password}",  # it may start with "-"
         "--think", think, "--decision-timeout", str(decision_timeout),
         "--json-file", str(prefix), "--csv", str(prefix), "--exit-code-on-error", "3",
     ]  # fmt: skip
