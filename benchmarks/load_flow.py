@@ -287,7 +287,9 @@ class Visitor(FastHttpUser):
                 response.headers.get("Location", "") if response.headers else ""
             ).path
             problem = None
-            if response.status_code != status:
+            if getattr(response, "error", None) and not response.status_code:  # no answer at all
+                problem = f"{type(response.error).__name__}: {response.error}"
+            elif response.status_code != status:
                 problem = f"{response.status_code}, expected {status}: {page_errors(text)}"
             elif "location" in checks and not location.startswith(checks["location"]):
                 problem = f"redirected to {location!r}, expected {checks['location']}"
