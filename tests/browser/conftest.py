@@ -238,6 +238,7 @@ class AxeAudit:
         self._documents: dict[float, _Document] = {}  # by performance.timeOrigin
         self._current: dict[Page, float] = {}
         self._committed: Counter[Page] = Counter()  # top-level http(s) documents, as DevTools saw them
+        self._top_frames: dict[Page, str] = {}  # each page's top frame, by its DevTools id
         self._begun: Counter[Page] = Counter()  # ... and as they told (a little later)
         self._loaded: list[str] = []  # every http(s) document loaded, counted apart from the audits
         self._replays: dict[BrowserContext, BrowserContext] = {}  # a test's context → its replays'
@@ -283,8 +284,10 @@ class AxeAudit:
             session.send("Fetch.enable", {"patterns": [{"resourceType": kind} for kind in HELD_REQUESTS]})
 
     def _count_commit(self, page: Page, frame: dict) -> None:
-        if "parentId" not in frame and frame["url"].startswith("http"):
-            self._committed[page] += 1
+        if "parentId" not in frame:
+            self._top_frames[page] = frame["id"]
+            if frame["url"].startswith("http"):
+                self._committed[page] += 1
 
     def _count_document(self, page: Page) -> None:
         if page.url.startswith("http"):
@@ -322,9 +325,12 @@ class AxeAudit:
             self.violations[f"{url} [{lang}] {line}"] = None
 
     def _before_request(self, page: Page, session: CDPSession, event: dict) -> None:
-        """A navigation, or an htmx request, waits until the page it will change has been audited."""
+        """A navigation, or an htmx request, waits until the page it will change has been audited. A frame's
+        requests do not: the page's load, and so its audit, waits for its frames (the dev mailbox's HTML)."""
         try:
-            self.settle(page)
+            top_frame = self._top_frames.get(page)
+            if top_frame is None or event.get("frameId", top_frame) == top_frame:
+                self.settle(page)
         finally:
             with contextlib.suppress(PlaywrightError):  # the page closed meanwhile
                 session.send("Fetch.continueRequest", {"requestId": event["requestId"]})
