@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from dev_mailbox import scenarios
+from dev_mailbox import checks, scenarios
 from dev_mailbox.mime import parse_message, part_content
 from dev_mailbox.search import Filter, SearchError, parse_query
 from dev_mailbox.store import LogEntry, Store, Summary
@@ -243,6 +243,30 @@ def part(message_id: str, part_id: str) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+@api.get("/v1/message/<message_id>/sa-check")
+def spam_check(message_id: str) -> Response:
+    """SpamAssassin's score and rules (Mailpit's shape); without spamd, Error says how to get it."""
+    summary, raw = _message(message_id)
+    return jsonify(checks.spam_check_json(summary.id, raw))
+
+
+@api.get("/v1/message/<message_id>/link-check")
+def link_check(message_id: str) -> Response:
+    """Every link's HTTP status; ?follow=true follows redirects (as Mailpit's)."""
+    _, raw = _message(message_id)
+    return jsonify(checks.link_check(raw).as_api())
+
+
+@api.get("/v1/message/<message_id>/html-check")
+def html_check(message_id: str) -> Response | tuple[Response, int]:
+    """The HTML and CSS against e-mail clients' support for them (Mailpit's shape)."""
+    _, raw = _message(message_id)
+    try:
+        return jsonify(checks.html_check(raw))
+    except checks.HtmlCheckProblem as problem:
+        return jsonify({"Error": str(problem)}), problem.status
 
 
 @api.get("/v1/chaos")

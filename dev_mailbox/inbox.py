@@ -26,7 +26,7 @@ MAX_INLINE_IMAGE = 2 * 1024 * 1024
 # Bigger sources are cut on the page; the raw link always has all of it.
 MAX_SOURCE_SHOWN = 256 * 1024
 # The query parameters the pages read: a link to the same page keeps these, and only these.
-PAGE_ARGUMENTS = ("folder", "to", "q", "start")
+PAGE_ARGUMENTS = ("folder", "to", "q", "start", "preview")
 
 inbox = Blueprint("inbox", __name__)
 

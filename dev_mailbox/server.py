@@ -8,6 +8,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from dev_mailbox import scenarios
 from dev_mailbox.access import AccessPolicy
 from dev_mailbox.smtp import SMTPServer
+from dev_mailbox.spam import Spamd, find_spamd
 from dev_mailbox.store import Store
 
 MiB = 1024 * 1024
@@ -22,6 +23,8 @@ class Mailbox:
     configured once finds the mailbox again after stop() and start(). The web side is served to
     loopback host names only, unless it needs `access_token`: when given, or (made at random)
     when `http_host` is not a loopback address; `access_url` is then the link that opens it.
+    Spam scores come from a SpamAssassin daemon of the mailbox's own (`spamd`: the program, "auto"
+    finds it, None: no spam scores), started when first needed or by `spamd.start()`, stopped by stop().
     """
 
     def __init__(
@@ -39,6 +42,7 @@ class Mailbox:
         chaos: scenarios.Chaos | None = None,
         smtp_timeout: float = DEFAULT_SMTP_TIMEOUT,
         access_token: str | None = None,
+        spamd: str | None = "auto",
     ) -> None:
         self.db_path = Path(db_path)
         self.smtp_host = smtp_host
@@ -50,6 +54,7 @@ class Mailbox:
         self.max_age_days = max_age_days
         self.smtp_timeout = smtp_timeout
         self.access = AccessPolicy.for_address(http_host, access_token)
+        self.spamd = Spamd(find_spamd() if spamd == "auto" else spamd)
         self._initial_rules = rules
         self._initial_chaos = chaos
         self.store: Store | None = None
@@ -88,7 +93,7 @@ class Mailbox:
                 store.save_chaos(self._initial_chaos)
             self._smtp = SMTPServer(store, self.smtp_host, self.smtp_port, self.max_size, self.smtp_timeout)
             self.smtp_port = self._smtp.start()
-            app = create_app(store, self.access)
+            app = create_app(store, self.access, self.spamd)
             self._http = make_server(self.http_host, self.http_port, app, threaded=True)
         except BaseException:
             if self._smtp is not None:
@@ -110,6 +115,7 @@ class Mailbox:
         self._http.server_close()
         self._http_thread.join()
         self._smtp.stop()
+        self.spamd.stop()
         self.store.close()
         self.store = None
 

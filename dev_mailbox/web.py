@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from dev_mailbox.access import TOKEN_COOKIE, AccessPolicy
 from dev_mailbox.api import api
+from dev_mailbox.checks import checks
 from dev_mailbox.i18n import (
     DEFAULT_LOCALE,
     LOCALE_COOKIE,
@@ -24,6 +25,7 @@ from dev_mailbox.i18n import (
 )
 from dev_mailbox.inbox import inbox
 from dev_mailbox.recipient_view import recipient
+from dev_mailbox.spam import Spamd, find_spamd
 from dev_mailbox.store import Store
 
 MAX_REQUEST_BYTES = 1024 * 1024
@@ -51,8 +53,9 @@ def display_time_zone() -> ZoneInfo:
         return ZoneInfo(DEFAULT_TIME_ZONE)
 
 
-def create_app(store: Store, access: AccessPolicy | None = None) -> Flask:
-    """The inbox and API over `store`; by default served to loopback host names only."""
+def create_app(store: Store, access: AccessPolicy | None = None, spamd: Spamd | None = None) -> Flask:
+    """The inbox and API over `store`; by default served to loopback host names only. Spam scores
+    come from `spamd` (its owner stops it; by default one of the app's own, started when first asked)."""
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=store.secret_key(),
@@ -66,12 +69,14 @@ def create_app(store: Store, access: AccessPolicy | None = None) -> Flask:
     )
     app.extensions["dev_mailbox.store"] = store
     app.extensions["dev_mailbox.access"] = access or AccessPolicy()
+    app.extensions["dev_mailbox.spamd"] = spamd or Spamd(find_spamd())
     app.before_request(check_access)
     Babel(app, locale_selector=select_locale)
     csrf = CSRFProtect(app)
     csrf.exempt(api)
     app.register_blueprint(api)
     app.register_blueprint(inbox)
+    app.register_blueprint(checks)
     app.register_blueprint(recipient)
     app.jinja_env.globals["get_locale"] = get_locale
 

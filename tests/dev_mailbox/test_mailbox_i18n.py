@@ -18,9 +18,11 @@ PACKAGE = Path(dev_mailbox.__file__).parent
 METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
 
 
-def extracted_ids() -> set[str]:
+def extracted_ids() -> set[str | tuple[str, ...]]:
+    """Each message id; a plural's as (singular, plural), as the catalogue keys it."""
     return {
-        message for _, _, message, _, _ in extract_from_dir(str(PACKAGE), METHODS) if isinstance(message, str)
+        message if isinstance(message, str) else tuple(message[:2])
+        for _, _, message, _, _ in extract_from_dir(str(PACKAGE), METHODS)
     }
 
 
@@ -37,10 +39,14 @@ def test_catalogue_is_complete_and_not_fuzzy(locale):
     translated = {m.id: m for m in catalogue if m.id}
     assert extracted_ids() <= set(translated)
     for message in translated.values():
-        assert message.string, message.id
+        # A plural has a string per form, each with the placeholders of the message id.
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        assert all(strings), message.id
         assert not message.fuzzy, message.id
-        placeholders = sorted(set(re.findall(r"%\(\w+\)s", message.id)))
-        assert placeholders == sorted(set(re.findall(r"%\(\w+\)s", message.string)))
+        placeholders = sorted(set(re.findall(r"%\(\w+\)[sd]", " ".join(ids))))
+        for string in strings:
+            assert placeholders == sorted(set(re.findall(r"%\(\w+\)[sd]", string))), (message.id, string)
 
 
 def test_catalogues_compile_elsewhere_when_the_package_is_read_only(tmp_path, monkeypatch):

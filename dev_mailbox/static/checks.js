@@ -1,0 +1,90 @@
+// The message checks in place: panels with data-check-url load by themselves, the link check's form
+// runs without leaving the page, and the preview buttons switch the width without a reload.
+// Without script each is a link, a form or a button that opens a page with the same panel.
+(function () {
+  "use strict";
+
+  function statusOf(section) {
+    return section.querySelector("[data-check-status]");
+  }
+
+  function say(section, key) {
+    var status = statusOf(section);
+    if (status) {
+      status.textContent = status.getAttribute(key) || "";
+    }
+  }
+
+  // Fetch the panel's own page and put its section (the same id) in place of this one.
+  function load(section, url, focus) {
+    section.setAttribute("aria-busy", "true");
+    say(section, "data-busy");
+    return fetch(url, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error(String(response.status));
+        }
+        return response.text();
+      })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(section.id);
+        if (!fresh) {
+          throw new Error("no panel");
+        }
+        section.replaceWith(fresh);
+        wire(fresh);
+        if (focus) {
+          var heading = fresh.querySelector("h2");
+          if (heading) {
+            heading.focus();
+          }
+        }
+      })
+      .catch(function () {
+        section.removeAttribute("aria-busy");
+        say(section, "data-failed");
+      });
+  }
+
+  function wire(section) {
+    var form = section.querySelector("form[data-check-form]");
+    if (form) {
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var query = new URLSearchParams(new FormData(form)).toString();
+        load(section, form.action + (query ? "?" + query : ""), true);
+      });
+    }
+  }
+
+  function wirePreview(preview) {
+    var buttons = preview.querySelectorAll("button[name=preview]");
+    Array.prototype.forEach.call(buttons, function (button) {
+      button.addEventListener("click", function (event) {
+        event.preventDefault();
+        preview.setAttribute("data-width", button.value);
+        Array.prototype.forEach.call(buttons, function (other) {
+          other.setAttribute("aria-pressed", other === button ? "true" : "false");
+        });
+        var address = new URL(window.location.href);
+        address.searchParams.set("preview", button.value);
+        window.history.replaceState(null, "", address.toString());
+      });
+    });
+  }
+
+  if (!window.fetch || !window.DOMParser || !window.URLSearchParams) {
+    return;
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("section.check"), function (section) {
+    wire(section);
+    var url = section.getAttribute("data-check-url");
+    if (url) {
+      load(section, url, false);
+    }
+  });
+  var preview = document.getElementById("preview");
+  if (preview) {
+    wirePreview(preview);
+  }
+})();
