@@ -134,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     if mailbox.access_token:
         print(f"dev_mailbox: open {mailbox.access_url}", flush=True)
         print(f"dev_mailbox: API clients send: Authorization: Bearer {mailbox.access_token}", flush=True)
+    if mailbox.spamd.installed:
+        mailbox.spamd.start()  # in the background: ready by the time someone opens a message
+        print(f"dev_mailbox: spam scores from SpamAssassin ({mailbox.spamd.executable})", flush=True)
+    else:
+        print("dev_mailbox: no spam scores: SpamAssassin is not installed (apt-get install spamd)")
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
