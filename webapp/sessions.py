@@ -6,8 +6,9 @@ own, never in the view's transaction, so that saving a session cannot commit a v
 
 A visitor who has nothing to keep but the CSRF secret of the forms on a page (anyone reading the portal
 without logging in or sending anything) costs no row and no query: the cookie then holds an anonymous id,
-16 random bytes and their HMAC under SECRET_KEY, and the CSRF secret is the HMAC of that id. Only the
-portal can make such an id, so a cookie cannot choose its own CSRF secret. The first thing worth keeping
+12 random bytes and the time it was made, signed with an HMAC under SECRET_KEY, and the CSRF secret is
+the HMAC of that id. Only the portal can make such an id, so a cookie cannot choose its own CSRF secret,
+and it lasts no longer than a parent's session may (PARENT_SESSION_MAX). The first thing worth keeping
 moves the session into a row under a new random id, the CSRF secret with it.
 
 Durability: a write that starts or ends a login (a new id, a deleted row) is committed like any other
@@ -24,7 +25,7 @@ import json
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import Flask, Request, Response, current_app, session
@@ -37,7 +38,7 @@ from webapp.extensions import db
 from webapp.models import Account, WebSession
 
 ID_LENGTH = 43  # secrets.token_urlsafe(32); an anonymous id (32 bytes too) is as long
-ANONYMOUS_RANDOM_BYTES = 16
+ANONYMOUS_RANDOM_BYTES, ANONYMOUS_TIME_BYTES, ANONYMOUS_PROOF_BYTES = 12, 4, 16
 CSRF_KEY = "csrf_token"  # where Flask-WTF keeps a session's CSRF secret
 # A session's last-seen time is written at most this often: reading a page is not a write.
 TOUCH_EVERY = timedelta(minutes=1)
@@ -53,21 +54,31 @@ def _mac(purpose: bytes, value: bytes) -> bytes:
     return hmac.new(current_app.secret_key.encode(), purpose + value, hashlib.sha256).digest()
 
 
+def _seconds(moment: datetime) -> int:
+    return int(moment.replace(tzinfo=UTC).timestamp())
+
+
 def _new_anonymous_id() -> str:
-    random_part = secrets.token_bytes(ANONYMOUS_RANDOM_BYTES)
-    proof = _mac(b"anonymous-session:", random_part)[:ANONYMOUS_RANDOM_BYTES]
-    return base64.urlsafe_b64encode(random_part + proof).decode().rstrip("=")
+    made = _seconds(utcnow()).to_bytes(ANONYMOUS_TIME_BYTES, "big")
+    body = secrets.token_bytes(ANONYMOUS_RANDOM_BYTES) + made
+    proof = _mac(b"anonymous-session:", body)[:ANONYMOUS_PROOF_BYTES]
+    return base64.urlsafe_b64encode(body + proof).decode().rstrip("=")
 
 
 def _is_anonymous_id(session_id: str) -> bool:
-    """An id the portal made for a session without a row (a random id of a row fails the HMAC)."""
+    """An id the portal made, within a parent session's lifetime, for a session without a row (the
+    random id of a row fails the HMAC)."""
     try:
         raw = base64.urlsafe_b64decode(session_id + "=")
     except (binascii.Error, ValueError):
         return False
-    random_part, proof = raw[:ANONYMOUS_RANDOM_BYTES], raw[ANONYMOUS_RANDOM_BYTES:]
-    expected = _mac(b"anonymous-session:", random_part)[:ANONYMOUS_RANDOM_BYTES]
-    return len(raw) == 2 * ANONYMOUS_RANDOM_BYTES and hmac.compare_digest(proof, expected)
+    body, proof = raw[:-ANONYMOUS_PROOF_BYTES], raw[-ANONYMOUS_PROOF_BYTES:]
+    if len(body) != ANONYMOUS_RANDOM_BYTES + ANONYMOUS_TIME_BYTES:
+        return False
+    if not hmac.compare_digest(proof, _mac(b"anonymous-session:", body)[:ANONYMOUS_PROOF_BYTES]):
+        return False
+    age = _seconds(utcnow()) - int.from_bytes(body[ANONYMOUS_RANDOM_BYTES:], "big")
+    return 0 <= age < lifetimes(None)[1].total_seconds()
 
 
 def _csrf_secret(anonymous_id: str) -> str:

@@ -7,11 +7,15 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 
 from tests.conftest import STAFF_PASSWORD, School, populate_school
+from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.models import WebSession
 from webapp.sessions import _transaction
@@ -88,9 +92,10 @@ def test_a_post_from_an_anonymous_session_works_and_moves_it_into_a_row(app, cli
 
 
 def _anonymous_id_under(key: str) -> str:
-    random_part = secrets.token_bytes(16)
-    proof = hmac.new(key.encode(), b"anonymous-session:" + random_part, hashlib.sha256).digest()[:16]
-    return base64.urlsafe_b64encode(random_part + proof).decode().rstrip("=")
+    """An id in the portal's own form (12 random bytes, the time, an HMAC), signed with `key`."""
+    body = secrets.token_bytes(12) + int(time.time()).to_bytes(4, "big")
+    proof = hmac.new(key.encode(), b"anonymous-session:" + body, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(body + proof).decode().rstrip("=")
 
 
 def _csrf_secret_under(key: str, anonymous_id: str) -> str:
@@ -129,6 +134,19 @@ def test_the_anonymous_secret_is_the_portals_alone(app, client, child_code):
         "/taotlus/", data={"csrf_token": token, "email": "mari@example.ee", "child_personal_code": child_code}
     )
     assert response.status_code == 400
+
+
+def test_an_anonymous_id_lasts_no_longer_than_a_parents_session(app, client, child_code):
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        token = CSRF_FIELD.search(client.get("/taotlus/").text).group(1)
+        anonymous = cookie(app, client)
+        clock.shift(app.config["PARENT_SESSION_MAX"] - timedelta(minutes=1))
+        form = {"csrf_token": token, "email": "mari@example.ee", "child_personal_code": child_code}
+        client.set_cookie(app.config["SESSION_COOKIE_NAME"], anonymous)
+        assert client.post("/taotlus/", data=form).status_code == 303
+        clock.shift(timedelta(minutes=2))
+        client.set_cookie(app.config["SESSION_COOKIE_NAME"], anonymous)
+        assert client.post("/taotlus/", data=form).status_code == 400  # the form is too old now
 
 
 def test_a_login_from_an_anonymous_session_gets_a_stored_session_of_its_own(app, client):
