@@ -25,7 +25,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -54,6 +56,7 @@ STAFF = max(2, USERS // 20)  # administrators, splitting the queue: enough to ke
 DECISION_TIMEOUT = SECONDS
 CHILDREN = USERS * 5  # a child of its own for each parent of the run (about 1.5 parents per user)
 HELLO_USERS, HELLO_SECONDS = 50, 15
+SAMPLE_EVERY = 0.5  # seconds between two looks at the workers and their database sessions
 # The production shape as `make prod` starts it: production's own timings and gunicorn's default workers.
 PRODUCTION = {
     "WEB_CONCURRENCY": None,
@@ -390,6 +393,57 @@ def stack_cpu(stack: Stack) -> dict[str, float]:
     }
 
 
+class Sampler:
+    """Where the web workers and their database sessions are, every SAMPLE_EVERY seconds of the run:
+    each worker's process state (R: running or waiting for a CPU; S: waiting for the database, Redis
+    or a request) and each PostgreSQL session's wait (a lock, I/O, or the worker)."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack, self.states, self.waits = stack, Counter(), Counter()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "Sampler":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stopped.set()
+        self.thread.join(10)
+
+    def _run(self) -> None:
+        query = (
+            "SELECT coalesce(wait_event_type, 'CPU') FROM pg_stat_activity"
+            " WHERE datname = %s AND backend_type = 'client backend' AND state <> 'idle'"
+        )
+        with self.stack.admin() as database:
+            while not self.stopped.wait(SAMPLE_EVERY):
+                for web in self.stack.web.values():
+                    for worker in _children(web.pid):
+                        state = _state(worker)
+                        if state:
+                            self.states[state] += 1
+                for (wait,) in database.execute(query, (self.stack.database,)):
+                    self.waits[wait] += 1
+
+    def share(self, counter: Counter, *keys: str) -> float:
+        return sum(counter[key] for key in keys) / max(1, sum(counter.values()))
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return ""
+
+
 def server_side(stack: Stack) -> dict:
     """What the portal did, from its database and logs: whole flows, e-mails, errors."""
     count = stack.scalar
@@ -418,10 +472,18 @@ def main() -> None:
             web_env = stack.web["web"].env
             school = prepare_school(stack, CHILDREN, STAFF)
             before = stack_cpu(stack)
-            result = run_flow(stack, school, USERS, SECONDS, SPAWN_RATE, THINK, DECISION_TIMEOUT)
+            with Sampler(stack) as sampler:
+                result = run_flow(stack, school, USERS, SECONDS, SPAWN_RATE, THINK, DECISION_TIMEOUT)
             after = stack_cpu(stack)
             result.server = server_side(stack)
             result.server["cpu"] = {name: after[name] - before[name] for name in after}
+            result.server["sampled"] = {
+                "samples": sum(sampler.states.values()),
+                "runnable": sampler.share(sampler.states, "R"),
+                "sessions": sum(sampler.waits.values()),
+                "lock": sampler.share(sampler.waits, "Lock", "LWLock"),
+                "client": sampler.share(sampler.waits, "Client"),
+            }
         hello, workers = run_hello(directory, web_env, HELLO_USERS, HELLO_SECONDS)
         kept = ROOT / "test-output" / "load"  # the processes' logs, for a look afterwards
         shutil.rmtree(kept, ignore_errors=True)
@@ -453,6 +515,10 @@ def _write(result: LoadResult, hello: LoadResult, workers: int, load_before: flo
         verdict = "**Errors: 0** (goal: 0): met. Every answer had its expected status and text."
     client_share = result.client_cpu_seconds / result.seconds
     cpu = server["cpu"]
+    sampled = server["sampled"]
+    starved = ""
+    if sampled["runnable"] > 0.5 and sampled["lock"] < 0.05:
+        starved = " The request times above are mostly waiting for a CPU on this shared machine."
     http_requests = sum(step.requests for step in result.http)
     hello_step = hello.steps[0]
     write_section(
@@ -492,7 +558,11 @@ def _write(result: LoadResult, hello: LoadResult, workers: int, load_before: flo
                 f"of a core; {cpu['web'] / http_requests * 1000:.0f} ms per request on average, the "
                 f"password's argon2 hash included), the senders {cpu['senders']:.0f} s, the dev mailbox "
                 f"{cpu['mailbox']:.0f} s, locust {result.client_cpu_seconds:.0f} s. The machine's other work "
-                "took the rest: the workers queue for the CPU, and the request times above include that.",
+                "took the rest. Sampled every "
+                f"{SAMPLE_EVERY:g} s ({sampled['samples']:,} worker samples): a web worker was running or "
+                f"waiting for a CPU (state R) in {sampled['runnable']:.0%} of them; of the portal's busy "
+                f"PostgreSQL sessions ({sampled['sessions']:,} samples), {sampled['lock']:.0%} waited for a "
+                f"lock and {sampled['client']:.0%} for the worker.{starved}",
                 "",
                 f"Baseline, same run: the same locust client ({HELLO_USERS} users, no pauses, "
                 f"{hello.seconds:.0f} s) against a bare Flask hello app under the same gunicorn settings: "
