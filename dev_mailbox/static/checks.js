@@ -15,7 +15,8 @@
     }
   }
 
-  // Fetch the panel's own page and put its section (the same id) in place of this one.
+  // Fetch the panel's own page and put its section (the same id) in place of this one; the keyboard
+  // focus goes to its heading when it was asked for (a button) or was inside the panel.
   function load(section, url, focus) {
     section.setAttribute("aria-busy", "true");
     say(section, "data-busy");
@@ -31,9 +32,10 @@
         if (!fresh) {
           throw new Error("no panel");
         }
+        var hadFocus = section.contains(document.activeElement);
         section.replaceWith(fresh);
         wire(fresh);
-        if (focus) {
+        if (focus || hadFocus) {
           var heading = fresh.querySelector("h2");
           if (heading) {
             heading.focus();
