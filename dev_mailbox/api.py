@@ -46,7 +46,11 @@ def timestamp(seconds: float) -> str:
 
 
 def tags(summary: Summary) -> list[str]:
-    return ["spam"] if summary.folder == "spam" else []
+    """Mailpit's Tags: the X-Tags header's, and "spam" for the spam folder; sorted."""
+    found = {tag.lower(): tag for tag in summary.tags}
+    if summary.folder == "spam":
+        found.setdefault("spam", "spam")
+    return sorted(found.values(), key=str.lower)
 
 
 def summary_json(summary: Summary) -> dict[str, Any]:
@@ -97,6 +101,7 @@ def log_json(entry: LogEntry) -> dict[str, Any]:
         "Sender": entry.sender,
         "Recipient": entry.recipient,
         "Reason": entry.reason,
+        "Subject": entry.subject,
         "MessageIDs": entry.message.split(",") if entry.message else [],
     }
 
@@ -141,7 +146,7 @@ def _search_filter() -> Filter:
     if not query:
         raise BadRequest("query is required")
     try:
-        return parse_query(query)
+        return parse_query(query, zone=current_app.extensions["dev_mailbox.time_zone"])
     except SearchError as error:
         raise BadRequest(str(error)) from None
 
@@ -176,13 +181,27 @@ def delete_messages() -> Response:
 
 @api.put("/v1/messages")
 def set_read() -> Response:
+    """Mailpit's read status: {"IDs": [...], "Read": true} (Read left out is false, as in Mailpit),
+    or {"Search": "...", "Read": ...} for the messages a search finds; neither: every message."""
     body = _json_body()
-    ids = _ids(body)
-    read = body.get("Read") if isinstance(body, dict) else None
-    if not isinstance(read, bool):
+    if body is not None and not isinstance(body, dict):
         raise BadRequest('expected {"IDs": [...], "Read": true|false}')
+    body = body or {}
+    ids, read, query = _ids(body), body.get("Read", False), body.get("Search", "")
+    if not isinstance(read, bool) or not isinstance(query, str):
+        raise BadRequest('expected {"IDs": [...], "Read": true|false} or {"Search": "...", "Read": ...}')
+    if ids is not None and query.strip():
+        raise BadRequest("You may specify either IDs or a search query, not both")
+    if query.strip():
+        try:
+            where = parse_query(query, zone=current_app.extensions["dev_mailbox.time_zone"])
+        except SearchError as error:
+            raise BadRequest(str(error)) from None
+        ids = [summary.id for summary in store().find(where, 0, 2**31, count=False)[0]]
+        if not ids:
+            return Response("ok", mimetype="text/plain")
     store().set_read(ids, read)
-    return jsonify({"Updated": True})
+    return Response("ok", mimetype="text/plain")
 
 
 @api.get("/v1/search")

@@ -31,6 +31,8 @@ _SIMPLE_ADDRESS = re.compile(
     r"(?:(?P<name>[\w '-]*?)\s*<(?P<angled>[\w.+-]+@[\w.-]+)>|(?P<bare>[\w.+-]+@[\w.-]+))"
 )
 _INVISIBLE_HTML = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.I | re.S)
+# Mailpit's tag names: letters, digits, "-", "_", "." and single spaces; anything else becomes a space.
+_NOT_IN_TAGS = re.compile(r"[^a-zA-Z0-9\-_. ]")
 
 
 class _RawHeaderPolicy(email.policy.Compat32):
@@ -107,6 +109,19 @@ class ParsedMessage:
         return [(clean_text(name), decode_words(value)) for name, value in self.raw_headers]
 
     @property
+    def tags(self) -> list[str]:
+        """The X-Tags header's comma-separated tags, as Mailpit reads them: cleaned, each once
+        (any case), sorted."""
+        found: dict[str, str] = {}
+        for name, value in self.raw_headers:
+            if name.lower() == "x-tags":
+                for tag in decode_words(value).split(","):
+                    tag = clean_tag(tag)
+                    found.setdefault(tag.lower(), tag)
+        found.pop("", None)
+        return sorted(found.values(), key=str.lower)
+
+    @property
     def attachments(self) -> list[Part]:
         return [part for part in self.parts if not part.inline]
 
@@ -150,6 +165,11 @@ class _LinkCollector(HTMLParser):
 
 def _trim_link(link: str) -> str:
     return unescape(link.rstrip(_LINK_TAIL))
+
+
+def clean_tag(tag: str) -> str:
+    """A tag as Mailpit keeps it: characters it does not allow become spaces, runs of spaces one."""
+    return " ".join(_NOT_IN_TAGS.sub(" ", tag).split())
 
 
 def html_to_text(html: str) -> str:
@@ -283,6 +303,12 @@ def parse_message(raw: bytes) -> ParsedMessage:
         elif not part.is_multipart() or content_type == "message/rfc822":
             parsed.parts.append(_describe(part_id, part))
     return parsed
+
+
+def subject_of(raw: bytes) -> str:
+    """The Subject alone, decoded, for the delivery log of a message that is not stored."""
+    headers = BytesParser(policy=RAW_HEADERS).parsebytes(raw, headersonly=True)
+    return decode_words(headers.get("Subject"))
 
 
 def part_content(raw: bytes, part_id: str) -> tuple[Part, bytes] | None:

@@ -1,8 +1,10 @@
-"""Search queries (free text, from:, to:, subject:, is:spam, before:, after:) turned into SQL."""
+"""Search queries (free text, from:, to:, subject:, tag:, is:spam, before:, after:) turned into SQL."""
 
 import shlex
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+
+from dev_mailbox.mime import clean_tag
 
 # FTS5 columns of the message_search table, by the query prefix that targets them.
 FIELD_COLUMNS = {"from": "sender", "to": "recipients", "subject": "subject"}
@@ -44,6 +46,15 @@ class Filter:
         self.params.append(address.strip().lower())
         return self
 
+    def with_tag(self, tag: str) -> "Filter":
+        """Messages tagged so (any case); "spam" is also the spam folder, as the API's Tags say."""
+        tagged = "m.rowid IN (SELECT message FROM message_tags WHERE name = ?)"
+        if tag.lower() == "spam":
+            tagged = f"(m.folder = 'spam' OR {tagged})"
+        self.conditions.append(tagged)
+        self.params.append(tag)
+        return self
+
     def fts_query(self) -> str:
         """The FTS5 expression: every term, plus the folder (indexed as a word of its own)."""
         folder = [f"folder : {self.folder}"] if self.folder else []
@@ -55,16 +66,17 @@ def _phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"*'
 
 
-def _day(value: str, keyword: str) -> float:
+def _day(value: str, keyword: str, zone: tzinfo) -> float:
     try:
-        day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+        day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=zone)
     except ValueError:
         raise SearchError(f"{keyword}: needs a date as YYYY-MM-DD, got {value!r}") from None
     return day.timestamp()
 
 
-def parse_query(query: str, into: Filter | None = None) -> Filter:
-    """Add the conditions of one search query to a filter (a new one by default)."""
+def parse_query(query: str, into: Filter | None = None, zone: tzinfo = UTC) -> Filter:
+    """Add the conditions of one search query to a filter (a new one by default); before: and
+    after: days begin at midnight in `zone` (the inbox passes the zone it shows times in)."""
     result = into or Filter()
     try:
         words = shlex.split(query)
@@ -75,6 +87,8 @@ def parse_query(query: str, into: Filter | None = None) -> Filter:
         keyword, flag = keyword.lower(), value.lower()
         if value and keyword in FIELD_COLUMNS:
             result.fts_terms.append(f"{FIELD_COLUMNS[keyword]} : {_phrase(value)}")
+        elif value and keyword == "tag":
+            result.with_tag(clean_tag(value))
         elif value and keyword == "is":
             if flag in FOLDERS:
                 result.in_folder(flag)
@@ -84,11 +98,11 @@ def parse_query(query: str, into: Filter | None = None) -> Filter:
             else:
                 raise SearchError(f"is: knows {', '.join(FOLDERS + tuple(READ_FLAGS))}, not {value!r}")
         elif value and keyword == "before":
-            day = _day(value, keyword)
+            day = _day(value, keyword, zone)
             result.before = day if result.before is None else min(result.before, day)
         elif value and keyword == "after":
             # after:2024-05-01 includes the whole of that day.
-            day = _day(value, keyword)
+            day = _day(value, keyword, zone)
             result.after = day if result.after is None else max(result.after, day)
         elif word.strip():
             result.fts_terms.append(f"{TEXT_COLUMNS} : {_phrase(word)}")

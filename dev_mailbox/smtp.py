@@ -8,6 +8,7 @@ import weakref
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope
 
 from dev_mailbox import scenarios
+from dev_mailbox.mime import subject_of
 from dev_mailbox.store import Delivery, LogEntry, Store
 
 log = logging.getLogger(__name__)
@@ -62,10 +63,14 @@ class MailboxHandler:
         except Exception:  # the store closed meanwhile: the rules in memory went with it
             log.exception("saving the rules after a use failed")
 
-    async def _record(self, action: str, sender: str, recipients: list[str], reason: str) -> None:
+    async def _record(
+        self, action: str, sender: str, recipients: list[str], reason: str, subject: str | None = None
+    ) -> None:
         """Log one outcome for these recipients, in one write."""
         now = time.time()
-        entries = [LogEntry(now, action, sender, recipient, reason) for recipient in recipients]
+        entries = [
+            LogEntry(now, action, sender, recipient, reason, subject=subject) for recipient in recipients
+        ]
         await asyncio.wrap_future(self.store.record(entries))
 
     def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
@@ -110,30 +115,46 @@ class MailboxHandler:
         sender = envelope.mail_from or ""
         reply = scenarios.chaos_reply(self.store.chaos, "Data")
         if reply:
-            await self._record(_chaos_outcome(reply), sender, envelope.rcpt_tos, "chaos: data")
+            subject = subject_of(envelope.original_content or b"")
+            await self._record(_chaos_outcome(reply), sender, envelope.rcpt_tos, "chaos: data", subject)
             return reply
         folders: dict[str, list[str]] = {}
         entries = []
         delay = 0.0
+        raw = envelope.original_content or b""
+        # What is not stored keeps its subject in the log (a stored message's is read from it).
+        subject = None
         for recipient in envelope.rcpt_tos:
             decision = envelope.decisions.get(recipient, scenarios.DEFAULT_DECISION)
             if decision.action != "drop":
                 folder = "spam" if decision.action == "spam" else "inbox"
                 folders.setdefault(folder, []).append(recipient)
             delay = max(delay, decision.seconds)
+            if decision.action == "drop" and subject is None:
+                subject = subject_of(raw)
             entries.append(
-                LogEntry(time.time(), OUTCOMES[decision.action], sender, recipient, decision.reason)
+                LogEntry(
+                    time.time(),
+                    OUTCOMES[decision.action],
+                    sender,
+                    recipient,
+                    decision.reason,
+                    subject=subject if decision.action == "drop" else None,
+                )
             )
         if delay:
             try:
                 await asyncio.sleep(delay)
             except asyncio.CancelledError:
                 # The client hung up while waiting: like a real server, nothing was accepted.
+                said = subject_of(raw)
                 self.store.record(
-                    [LogEntry(time.time(), "disconnected", sender, e.recipient, e.reason) for e in entries]
+                    [
+                        LogEntry(time.time(), "disconnected", sender, e.recipient, e.reason, subject=said)
+                        for e in entries
+                    ]
                 )
                 raise
-        raw = envelope.original_content or b""
         try:
             ids = await asyncio.wrap_future(self.store.deliver(Delivery(raw, sender, folders), entries))
         except Exception:

@@ -53,7 +53,7 @@ LOG_KEEP = 10_000
 IDLE_READERS = 4
 SEARCH_BODY_CHARS = 20_000
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 SCHEMA = """
 -- indexed is 0 from arrival until the source is parsed into the columns from message_id to
 -- snippet, the recipients and the search index; 2 if parsing failed (listed with the envelope
@@ -76,7 +76,8 @@ CREATE TABLE IF NOT EXISTS messages (
     snippet TEXT NOT NULL,
     envelope_from TEXT NOT NULL,
     envelope_to TEXT NOT NULL,
-    indexed INTEGER NOT NULL DEFAULT 1
+    indexed INTEGER NOT NULL DEFAULT 1,
+    tags TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS messages_folder ON messages (folder, rowid);
 CREATE INDEX IF NOT EXISTS messages_unindexed ON messages (rowid) WHERE indexed = 0;
@@ -90,6 +91,13 @@ CREATE TABLE IF NOT EXISTS recipients (
     PRIMARY KEY (address, message)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS recipients_message ON recipients (message);
+-- The X-Tags of each message (Mailpit's tags), for tag: searches; the names as shown are in messages.tags.
+CREATE TABLE IF NOT EXISTS message_tags (
+    name TEXT NOT NULL COLLATE NOCASE,
+    message INTEGER NOT NULL,
+    PRIMARY KEY (name, message)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS message_tags_message ON message_tags (message);
 -- folder repeats messages.folder as a word, so that is:spam with text stays inside the index.
 -- Contentless (content=''): the index keeps no copy of the text, which it would otherwise hold
 -- uncompressed, more than the raw mail itself. Taking a message out of the index therefore needs
@@ -106,14 +114,15 @@ CREATE TABLE IF NOT EXISTS delivery_log (
     sender TEXT NOT NULL,
     recipient TEXT NOT NULL,
     reason TEXT NOT NULL,
-    message TEXT NOT NULL DEFAULT ''
+    message TEXT NOT NULL DEFAULT '',
+    subject TEXT -- of a message never stored (dropped, say); a stored one's is in messages
 );
 """
 
 SUMMARY_COLUMNS = (
     "m.rowid, m.id, m.created, m.folder, m.read, m.message_id, m.sender, m.to_list, m.cc_list,"
     " m.bcc_list, m.reply_to_list, m.subject, m.size, m.attachments, m.snippet,"
-    " m.envelope_from, m.envelope_to"
+    " m.envelope_from, m.envelope_to, m.tags"
 )
 
 
@@ -146,6 +155,7 @@ class Summary:
     snippet: str
     envelope_from: str
     envelope_to: list[str]
+    tags: list[str]  # from its X-Tags header
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "Summary":
@@ -167,6 +177,7 @@ class Summary:
             snippet=row[14],
             envelope_from=row[15],
             envelope_to=json.loads(row[16]),
+            tags=json.loads(row[17]),
         )
 
 
@@ -178,6 +189,9 @@ class LogEntry:
     recipient: str
     reason: str
     message: str = ""
+    # The message's subject: None when unknown (refused before DATA, or the stored message deleted).
+    subject: str | None = None
+    stored: bool = False  # as read back: the message is still in the mailbox
 
 
 @dataclass(frozen=True)
@@ -241,6 +255,7 @@ class _Parsed:
     columns: tuple
     addresses: list[str]
     search_row: tuple  # empty when parsing failed: then only the envelope is known
+    tags: tuple[str, ...] = ()
 
     @classmethod
     def envelope_only(cls, envelope_to: str) -> "_Parsed":
@@ -255,6 +270,7 @@ class _Parsed:
         bcc = parsed.bcc + [Address("", r) for r in recipients if r.lower() not in shown]
         listed = parsed.to + parsed.cc + bcc
         sender = parsed.sender
+        tags = tuple(parsed.tags)
         return cls(
             columns=(
                 parsed.message_id,
@@ -266,6 +282,7 @@ class _Parsed:
                 parsed.subject,
                 len(parsed.attachments),
                 parsed.snippet,
+                _to_json(tags),
             ),
             addresses=sorted(
                 {a.address.lower() for a in listed if a.address} | {r.lower() for r in recipients}
@@ -277,6 +294,7 @@ class _Parsed:
                 (parsed.text or html_to_text(parsed.html))[:SEARCH_BODY_CHARS],
                 folder,
             ),
+            tags=tags,
         )
 
 
@@ -316,7 +334,8 @@ def _write_parsed(connection: sqlite3.Connection, parsed: list[tuple[int, _Parse
     try:
         connection.executemany(
             "UPDATE messages SET message_id = ?, sender = ?, to_list = ?, cc_list = ?, bcc_list = ?,"
-            " reply_to_list = ?, subject = ?, attachments = ?, snippet = ?, indexed = 1 WHERE rowid = ?",
+            " reply_to_list = ?, subject = ?, attachments = ?, snippet = ?, tags = ?, indexed = 1"
+            " WHERE rowid = ?",
             [(*found.columns, rowid) for rowid, found in parsed if found.search_row],
         )
         connection.executemany(
@@ -329,6 +348,10 @@ def _write_parsed(connection: sqlite3.Connection, parsed: list[tuple[int, _Parse
         )
         connection.executemany(
             _INDEX_INSERT, [(rowid, *found.search_row) for rowid, found in parsed if found.search_row]
+        )
+        connection.executemany(
+            "INSERT OR IGNORE INTO message_tags (name, message) VALUES (?, ?)",
+            [(tag, rowid) for rowid, found in parsed for tag in found.tags],
         )
     except (sqlite3.Error, ValueError):  # ValueError: text that is not valid UTF-8, say
         connection.execute("ROLLBACK TO parsed")
@@ -346,6 +369,7 @@ def _forget_index(connection: sqlite3.Connection) -> None:
     """Empty the search and recipient indexes and mark every message to be indexed again."""
     connection.execute("INSERT INTO message_search (message_search) VALUES ('delete-all')")
     connection.execute("DELETE FROM recipients")
+    connection.execute("DELETE FROM message_tags")
     connection.execute("UPDATE messages SET indexed = 0 WHERE indexed != 0")
 
 
@@ -413,19 +437,25 @@ class Store:
         """Create the tables, and bring a database from an older version up to date:
         version 2 added the folder to the search index, version 3 compressed the sources,
         version 4 made the index contentless, version 5 indexes after arrival, version 6 parses
-        parts nested over 100 deep as text. An index from before version 6 is dropped, and every
+        parts nested over 100 deep as text, version 7 reads X-Tags into tags (and the delivery log
+        keeps the subject of what it did not store). An index from before version 7 is dropped, and every
         message is indexed again as if just arrived. A change to how messages are parsed for the
         index must bump the version too: taking a message out of a contentless index needs
         exactly the values it went in with."""
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
         # Keyed on the messages table: a start interrupted after the DROP still rebuilds.
-        reindex = version < 6 and "messages" in tables
+        reindex = version < 7 and "messages" in tables
         if reindex:
             connection.execute("DROP TABLE IF EXISTS message_search")
         columns = {row[1] for row in connection.execute("PRAGMA table_info(messages)")}
         if "messages" in tables and "indexed" not in columns:
             connection.execute("ALTER TABLE messages ADD COLUMN indexed INTEGER NOT NULL DEFAULT 1")
+        if "messages" in tables and "tags" not in columns:
+            connection.execute("ALTER TABLE messages ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'")
+        log_columns = {row[1] for row in connection.execute("PRAGMA table_info(delivery_log)")}
+        if "delivery_log" in tables and "subject" not in log_columns:
+            connection.execute("ALTER TABLE delivery_log ADD COLUMN subject TEXT")
         connection.executescript(SCHEMA)
         # Interrupted before the COMMIT below, the next start simply does it all again.
         connection.execute("BEGIN IMMEDIATE")
@@ -700,9 +730,9 @@ class Store:
     @staticmethod
     def _insert_log(connection: sqlite3.Connection, entries: list[LogEntry]) -> None:
         connection.executemany(
-            "INSERT INTO delivery_log (created, action, sender, recipient, reason, message)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [(e.created, e.action, e.sender, e.recipient, e.reason, e.message) for e in entries],
+            "INSERT INTO delivery_log (created, action, sender, recipient, reason, message, subject)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(e.created, e.action, e.sender, e.recipient, e.reason, e.message, e.subject) for e in entries],
         )
 
     def record(self, entries: list[LogEntry]) -> "Future[None]":
@@ -728,6 +758,7 @@ class Store:
             ("messages", "rowid"),
             ("message_sources", "rowid"),
             ("recipients", "message"),
+            ("message_tags", "message"),
         ):
             # marks is only "?,?,...": the values themselves are bound parameters.
             connection.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", rowids)  # noqa: S608
@@ -739,7 +770,7 @@ class Store:
         def job(connection: sqlite3.Connection) -> int:
             if ids is None and where is None:
                 deleted = connection.execute("SELECT count(*) FROM messages").fetchone()[0]
-                for table in ("messages", "message_sources", "recipients"):
+                for table in ("messages", "message_sources", "recipients", "message_tags"):
                     connection.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
                 connection.execute("INSERT INTO message_search (message_search) VALUES ('delete-all')")
                 self._recount = True
@@ -857,20 +888,42 @@ class Store:
             return total.fetchone()[0], unread.fetchone()[0]
 
     def tags(self) -> list[str]:
-        """Tags in use, as Mailpit lists them; the spam folder is the one tag."""
+        """Tags in use, sorted, as Mailpit lists them: the messages' X-Tags, and "spam" for the
+        spam folder."""
         with self._messages() as connection:
             shown, params = self._shown(connection)
             spam = connection.execute(
                 f"SELECT EXISTS (SELECT 1 FROM messages WHERE folder = 'spam' AND {shown})",  # noqa: S608
                 params,
             ).fetchone()[0]
-        return ["spam"] if spam else []
+            tagged, params = self._shown(connection, "message")
+            names = [
+                row[0]
+                for row in connection.execute(
+                    f"SELECT name FROM message_tags WHERE {tagged} GROUP BY name",  # noqa: S608
+                    params,
+                )
+            ]
+        found = {name.lower(): name for name in names}
+        if spam:
+            found.setdefault("spam", "spam")
+        return sorted(found.values(), key=str.lower)
 
     def folder_counts(self) -> dict[str, int]:
         with self._messages() as connection:
             shown, params = self._shown(connection)
             rows = connection.execute(
                 f"SELECT folder, count(*) FROM messages WHERE {shown} GROUP BY folder",  # noqa: S608
+                params,
+            )
+            return dict(rows.fetchall())
+
+    def unread_counts(self) -> dict[str, int]:
+        """Unread messages by folder."""
+        with self._messages() as connection:
+            shown, params = self._shown(connection)
+            rows = connection.execute(
+                f"SELECT folder, count(*) FROM messages WHERE read = 0 AND {shown} GROUP BY folder",  # noqa: S608
                 params,
             )
             return dict(rows.fetchall())
@@ -973,14 +1026,16 @@ class Store:
         return Summary.from_row(row), zlib.decompress(row[-1])
 
     def log(self, limit: int = 200, start: int = 0) -> list[LogEntry]:
-        """Delivery log entries, newest first."""
-        with self.reader() as connection:
+        """Delivery log entries, newest first, with the subjects of the messages still stored."""
+        with self._messages() as connection:
             rows = connection.execute(
-                "SELECT created, action, sender, recipient, reason, message FROM delivery_log"
-                " ORDER BY rowid DESC LIMIT ? OFFSET ?",
+                "SELECT d.created, d.action, d.sender, d.recipient, d.reason, d.message,"
+                " coalesce(m.subject, d.subject), m.rowid IS NOT NULL FROM delivery_log d"
+                " LEFT JOIN messages m ON m.id = d.message AND d.message != ''"
+                " ORDER BY d.rowid DESC LIMIT ? OFFSET ?",
                 (limit, start),
             ).fetchall()
-        return [LogEntry(*row) for row in rows]
+        return [LogEntry(*row[:7], stored=bool(row[7])) for row in rows]
 
     # Settings ------------------------------------------------------------------------------
 

@@ -81,6 +81,9 @@ def create_app(store: Store, access: AccessPolicy | None = None, spamd: Spamd | 
     app.jinja_env.globals["get_locale"] = get_locale
 
     time_zone = display_time_zone()
+    # Search dates (before:, after:) are days in this zone too.
+    app.extensions["dev_mailbox.time_zone"] = time_zone
+    app.jinja_env.globals["time_zone_name"] = time_zone.key
 
     @app.template_filter("when")
     def when(seconds: float) -> str:

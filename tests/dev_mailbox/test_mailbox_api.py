@@ -117,7 +117,8 @@ def test_delete_by_ids_and_all(mailbox, api):
     [
         ("DELETE", "/api/v1/messages", b"{not json"),
         ("DELETE", "/api/v1/messages", b'{"IDs": "abc"}'),
-        ("PUT", "/api/v1/messages", b'{"IDs": []}'),
+        ("PUT", "/api/v1/messages", b'{"IDs": [], "Read": "yes"}'),
+        ("PUT", "/api/v1/messages", b'{"IDs": ["x"], "Search": "kool"}'),
         ("PUT", "/api/v1/messages", b"\xff\xfe"),
         ("GET", "/api/v1/messages?limit=abc", None),
         ("GET", "/api/v1/messages?start=-1", None),
