@@ -1,12 +1,18 @@
 -- wrk script for benchmarks/pages.py: the browser side of the school's HTTPS proxy, and step 1's POST.
 --
--- Arguments after "--": METHOD PATH [SESSIONS_FILE CHILD_CODE RUN_TAG]. Every request comes through the
--- pretend proxy (Host portal.test, X-Forwarded-Proto: https). A POST takes the next of the sessions the
+-- PAGES_METHOD in the environment: GET (the URL's path) or POST; a POST's arguments after "--" are
+-- PATH SESSIONS_FILE CHILD_CODE RUN_TAG. Every request comes through the pretend proxy (Host portal.test,
+-- X-Forwarded-Proto: https). A GET is one fixed request and its answers are not read into Lua: wrk does
+-- the same little work for a big page as for hello's. A POST takes the next of the sessions the
 -- benchmark opened beforehand (one "cookie token" line each: a real session cookie and its CSRF token)
--- and a fresh address each time, so that the per-address cap never answers instead. done() prints one
--- line of JSON: counts, latency percentiles (microseconds) and every HTTP status seen.
+-- and a fresh address each time, so that the per-address cap never answers instead; each answer's
+-- status is counted. done() prints one line of JSON: counts, latency percentiles (microseconds), every
+-- status seen on a POST, and how many answers were 4xx or 5xx.
 
 local threads = {}
+local method = os.getenv("PAGES_METHOD") or "GET"
+local base_headers = { ["Host"] = "portal.test", ["X-Forwarded-Proto"] = "https", ["Accept-Language"] = "et" }
+for name, value in pairs(base_headers) do wrk.headers[name] = value end
 
 function setup(thread)
    table.insert(threads, thread)
@@ -18,26 +24,18 @@ local function urlencode(text)
 end
 
 function init(args)
-   method, path = args[1], args[2]
    statuses = {}
-   sent = 0
-   base_headers = { ["Host"] = "portal.test", ["X-Forwarded-Proto"] = "https", ["Accept-Language"] = "et" }
    if method == "POST" then
-      sessions = {}
-      for line in io.lines(args[3]) do
+      path, sent, sessions = args[1], 0, {}
+      for line in io.lines(args[2]) do
          local cookie, token = line:match("^(%S+) (%S+)$")
          table.insert(sessions, { cookie = cookie, token = token })
       end
-      child, run_tag = args[4], args[5]
-   else
-      fixed_request = wrk.format(method, path, base_headers)
+      child, run_tag = args[3], args[4]
    end
 end
 
-function request()
-   if method ~= "POST" then
-      return fixed_request
-   end
+local function post()
    sent = sent + 1
    local session = sessions[(sent + thread_number) % #sessions + 1]
    local email = string.format("v%s-%d-%d@example.ee", run_tag, thread_number, sent)
@@ -51,8 +49,11 @@ function request()
    return wrk.format("POST", path, headers, body)
 end
 
-function response(status, headers, body)
-   statuses[status] = (statuses[status] or 0) + 1
+if method == "POST" then
+   request = post
+   response = function(status, headers, body)
+      statuses[status] = (statuses[status] or 0) + 1
+   end
 end
 
 function done(summary, latency, requests)
@@ -69,7 +70,7 @@ function done(summary, latency, requests)
    local errors = summary.errors
    io.write(string.format(
       '{"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, '
-         .. '"socket_errors": %d, "timeouts": %d, "statuses": {%s}}\n',
+         .. '"socket_errors": %d, "timeouts": %d, "error_statuses": %d, "statuses": {%s}}\n',
       summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.max,
-      errors.connect + errors.read + errors.write, errors.timeout, table.concat(parts, ", ")))
+      errors.connect + errors.read + errors.write, errors.timeout, errors.status, table.concat(parts, ", ")))
 end
