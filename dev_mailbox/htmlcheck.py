@@ -319,7 +319,7 @@ def warning(feature: dict, nicenames: dict, found: int) -> dict[str, Any]:
         "Slug": feature["slug"],
         "Title": feature.get("title") or feature["slug"],
         "Description": markdown_to_html(feature.get("description") or ""),
-        "URL": feature.get("url") or "",
+        "URL": url if (url := str(feature.get("url") or "")).startswith(("https://", "http://")) else "",
         "Category": feature.get("category") or "",
         "Tags": list(feature.get("tags") or []),
         "Keywords": feature.get("keywords") or "",
