@@ -3,6 +3,7 @@
 import fnmatch
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 ACTIONS = ("deliver", "spam", "drop", "delay", "reject", "tempfail", "disconnect")
@@ -13,24 +14,58 @@ CHAOS_STAGES = ("Sender", "Recipient", "Data", "Authentication")
 # Mailpit's default error codes: 451 everywhere but 535 for a failed login.
 DEFAULT_CHAOS_CODES = {"Sender": 451, "Recipient": 451, "Data": 451, "Authentication": 535}
 
-REJECT_REPLY = "550 5.1.1 Unknown user"
-TEMPFAIL_REPLY = "451 4.3.0 Temporary failure, try again later"
-
 
 def N_(message: str) -> str:
     """Mark a message id for extraction; it is translated where a person reads it."""
     return message
 
 
+# The inbox's presets, "the next e-mail to this address ...": a rule for that exact address that applies
+# once, the shape the portal's trainer page uses too (webapp/demo_mailbox.py). "late" takes minutes.
+PRESET_ACTIONS = {"spam": "spam", "lost": "drop", "refused": "reject", "late": "delay"}
+MAX_PRESET_MINUTES = MAX_DELAY_SECONDS // 60
+# A rule's reason in the delivery log, as Rule.describe writes it; read back by explain_reason.
+_DESCRIBED = re.compile(
+    r"rule (?P<position>\d+): (?P<match>.*) → (?P<action>\w+)"
+    r"(?: (?P<seconds>[\d.e+]+)s)?(?: \((?P<times>\d+)×\))?",
+    re.S,
+)
+# Python's words for what is wrong with a regular expression, as message ids in plain language.
+_REGEX_PROBLEMS = (
+    ("missing ), unterminated subpattern", N_("a bracket ( is not closed")),
+    ("unbalanced parenthesis", N_("a bracket ) has no ( before it")),
+    ("unterminated character set", N_("a bracket [ is not closed")),
+    ("nothing to repeat", N_("*, + or ? follows nothing that it could repeat")),
+    ("multiple repeat", N_("*, + or ? follows another one")),
+    ("bad escape", N_("a backslash \\ is followed by something it cannot escape")),
+    ("min repeat greater than max repeat", N_("a repeat {m,n} has m larger than n")),
+    ("unexpected end of pattern", N_("the expression ends too soon")),
+)
+UNREADABLE_REGEX = N_("it cannot be read as a regular expression")
+
+REJECT_REPLY = "550 5.1.1 Unknown user"
+TEMPFAIL_REPLY = "451 4.3.0 Temporary failure, try again later"
+
+
 class ScenarioError(ValueError):
     """A rule or chaos setting that cannot be used: an English message id plus its values,
     so the API can say it in English and the inbox in the reader's language."""
 
-    def __init__(self, message: str, field: str | None = None, **values: object) -> None:
+    def __init__(
+        self, message: str, field: str | None = None, translated: tuple[str, ...] = (), **values: object
+    ) -> None:
         super().__init__(message % values)
         self.message = message
         self.values = values
         self.field = field  # the form field at fault, for tying the message to it
+        self.translated = translated  # the values that are message ids themselves
+
+    def say(self, gettext: "Callable[..., str]") -> str:
+        """The message in the reader's language, through `gettext` (the inbox's `_`)."""
+        values = {
+            name: gettext(value) if name in self.translated else value for name, value in self.values.items()
+        }
+        return gettext(self.message, **values)
 
 
 @dataclass(frozen=True)
@@ -107,10 +142,12 @@ def _parse_rule(position: int, item: object) -> Rule:
             re.compile(match[3:])
         except re.error as error:
             raise ScenarioError(
-                N_("rule %(position)s: invalid regular expression: %(error)s"),
+                N_("rule %(position)s: invalid regular expression at character %(at)s: %(error)s"),
                 field="match",
+                translated=("error",),
                 position=position,
-                error=error,
+                at=(error.pos or 0) + 1,
+                error=regex_problem(error),
             ) from None
     if action not in ACTIONS:
         raise ScenarioError(
@@ -150,6 +187,70 @@ def _parse_rule(position: int, item: object) -> Rule:
             position=position,
         )
     return Rule(match, action, times=times)
+
+
+def regex_problem(error: re.error) -> str:
+    """What is wrong with a regular expression, as a message id in plain language."""
+    return next((said for words, said in _REGEX_PROBLEMS if error.msg.startswith(words)), UNREADABLE_REGEX)
+
+
+def exact_match(address: str) -> str:
+    """A rule's match for exactly this address: glob characters are legal in an address's local part."""
+    address = address.strip().lower()
+    return f"re:^{re.escape(address)}$" if any(char in address for char in "*?[") else address
+
+
+def preset_rule(address: str, preset: str, minutes: object = None) -> Rule:
+    """ "The next e-mail to `address` goes to spam / is lost / is refused / arrives `minutes` late" as
+    a rule; ScenarioError (tied to the form's field) for what cannot be one."""
+    address = address.strip()
+    if "@" not in address or len(address) > 254 or any(char.isspace() for char in address):
+        raise ScenarioError(
+            N_("Give the recipient's e-mail address, like mari@example.com."), field="address"
+        )
+    if preset not in PRESET_ACTIONS:
+        raise ScenarioError(N_("Choose what happens to the e-mail."), field="preset")
+    if preset != "late":
+        return Rule(exact_match(address), PRESET_ACTIONS[preset], times=1)
+    if isinstance(minutes, str):
+        minutes = minutes.strip().replace(",", ".")
+    try:
+        minutes = float(minutes)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        minutes = None
+    if minutes is None or not 0 < minutes <= MAX_PRESET_MINUTES:
+        raise ScenarioError(
+            N_("Give the delay in minutes: more than 0 and at most %(most)s."),
+            field="minutes",
+            most=MAX_PRESET_MINUTES,
+        )
+    return Rule(exact_match(address), "delay", round(minutes * 60, 1), times=1)
+
+
+def first_for_its_address(rules: list[Rule], rule: Rule) -> list[Rule]:
+    """`rule` first, in place of any rule with the same match (as the trainer's presets do)."""
+    return [rule, *(other for other in rules if other.match != rule.match)]
+
+
+def explain_reason(reason: str) -> tuple[str, dict] | None:
+    """A delivery log reason read back into its kind and values, to be said in the reader's
+    language: ("default", {}), ("chaos", {"stage"}) or ("rule", {"position", "match", "action",
+    "seconds"}); None for a reason of another form."""
+    if reason == "default":
+        return "default", {}
+    if reason.startswith("chaos: "):
+        stage = reason.removeprefix("chaos: ").capitalize()
+        return ("chaos", {"stage": stage}) if stage in CHAOS_STAGES else None
+    described = _DESCRIBED.fullmatch(reason)
+    if described is None or described["action"] not in ACTIONS:
+        return None
+    seconds = float(described["seconds"]) if described["seconds"] else None
+    return "rule", {
+        "position": int(described["position"]),
+        "match": described["match"],
+        "action": described["action"],
+        "seconds": seconds,
+    }
 
 
 def decide(rules: list[Rule], recipient: str) -> Decision:

@@ -9,7 +9,6 @@ with its back-off, so no e-mail waits behind it.
 """
 
 import json
-import re
 import secrets
 import urllib.error
 import urllib.request
@@ -19,6 +18,7 @@ from flask import current_app
 from flask_babel import get_locale
 
 from dev_mailbox.access import sign_recipient
+from dev_mailbox.scenarios import exact_match
 
 API_TIMEOUT_SECONDS = 5.0
 LATE_TRIES = 3
@@ -81,12 +81,6 @@ def _call(method: str, path: str, body: object = None) -> object:
         raise MailboxUnavailable(str(error)) from None
 
 
-def _match(address: str) -> str:
-    """A rule's match for exactly this address: glob characters are legal in an address's local part."""
-    address = address.strip().lower()
-    return f"re:^{re.escape(address)}$" if any(char in address for char in "*?[") else address
-
-
 def rules() -> list[dict]:
     found = _call("GET", "/api/v1/rules")
     return found if isinstance(found, list) else []
@@ -94,7 +88,7 @@ def rules() -> list[dict]:
 
 def scenario_of(all_rules: list[dict], address: str) -> tuple[Preset, int | None] | None:
     """The preset standing for this address, and how many e-mails it still applies to."""
-    match = _match(address)
+    match = exact_match(address)
     for rule in all_rules:
         if rule.get("match") == match and rule.get("action") in PRESET_OF_ACTION:
             return PRESET_OF_ACTION[rule["action"]], rule.get("times")
@@ -102,13 +96,15 @@ def scenario_of(all_rules: list[dict], address: str) -> tuple[Preset, int | None
 
 
 def _others(address: str) -> list[dict]:
-    match = _match(address)
+    match = exact_match(address)
     return [rule for rule in rules() if rule.get("match") != match]
 
 
 def set_preset(address: str, preset: Preset) -> None:
     """The address's preset replaces whatever rule it had; other rules stay, after it."""
-    _call("PUT", "/api/v1/rules", [{"match": _match(address), **PRESET_RULES[preset]}, *_others(address)])
+    _call(
+        "PUT", "/api/v1/rules", [{"match": exact_match(address), **PRESET_RULES[preset]}, *_others(address)]
+    )
 
 
 def clear_preset(address: str) -> None:

@@ -75,18 +75,25 @@
     });
   }
 
+  // The checks and the preview inside `root`: the page at first, the message pane whenever inbox.js
+  // opens another message in it.
+  function wireAll(root) {
+    Array.prototype.forEach.call(root.querySelectorAll("section.check"), function (section) {
+      wire(section);
+      var url = section.getAttribute("data-check-url");
+      if (url) {
+        load(section, url, false);
+      }
+    });
+    var preview = root.querySelector("#preview");
+    if (preview) {
+      wirePreview(preview);
+    }
+  }
+
   if (!window.fetch || !window.DOMParser || !window.URLSearchParams) {
     return;
   }
-  Array.prototype.forEach.call(document.querySelectorAll("section.check"), function (section) {
-    wire(section);
-    var url = section.getAttribute("data-check-url");
-    if (url) {
-      load(section, url, false);
-    }
-  });
-  var preview = document.getElementById("preview");
-  if (preview) {
-    wirePreview(preview);
-  }
+  window.mailboxChecks = wireAll;
+  wireAll(document);
 })();

@@ -1,30 +1,64 @@
-// Live updates: when the server says something changed, re-fetch this page and swap the
-// [data-live] region. Without script the page still works; reload shows the same.
+// Live updates: when the mailbox changes (mail arrives, is read or deleted, a rule is used up), fetch
+// the page again and swap each [data-live] region that changed: the folder counts, the list, the
+// rules in force, the log. Beside an open message the list's own page is fetched (body's
+// data-live-url), not the message again. Keyboard focus stays on the same link or field. Without
+// script every page still works; reloading shows the same.
 (function () {
   "use strict";
-  var region = document.querySelector("[data-live]");
-  if (!region || !window.EventSource || !window.fetch) {
+  if (!document.querySelector("[data-live]") || !window.EventSource || !window.fetch || !window.DOMParser) {
     return;
   }
   var refreshing = false;
+  var changedMeanwhile = false;
+
+  // The element in `region` that stands for `element`: the same id, else a link to the same place.
+  function counterpart(region, element) {
+    if (element.id) {
+      return region.querySelector("#" + CSS.escape(element.id));
+    }
+    var href = element.getAttribute("href");
+    return href ? region.querySelector('a[href="' + CSS.escape(href) + '"]') : null;
+  }
+
+  function swap(fresh) {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-live]"), function (region) {
+      var replacement = fresh.getElementById(region.id);
+      if (!replacement || replacement.innerHTML === region.innerHTML) {
+        return;
+      }
+      var focused = region.contains(document.activeElement) ? document.activeElement : null;
+      region.innerHTML = replacement.innerHTML;
+      var again = focused && counterpart(region, focused);
+      if (again) {
+        again.focus({ preventScroll: true });
+      }
+    });
+    document.dispatchEvent(new CustomEvent("mailbox:live"));
+  }
+
   function refresh() {
     if (refreshing) {
+      changedMeanwhile = true; // fetched once more when this one is done: the last change is never missed
       return;
     }
     refreshing = true;
-    fetch(window.location.href, { headers: { "X-Live-Refresh": "1" }, credentials: "same-origin" })
+    var address = document.body.getAttribute("data-live-url") || window.location.href;
+    fetch(address, { headers: { "X-Live-Refresh": "1" }, credentials: "same-origin", cache: "no-store" })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
-        if (!html) {
-          return;
-        }
-        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(region.id);
-        // Keep keyboard focus where it was: only swap when focus is not inside the region.
-        if (fresh && !region.contains(document.activeElement)) {
-          region.innerHTML = fresh.innerHTML;
+        if (html) {
+          swap(new DOMParser().parseFromString(html, "text/html"));
         }
       })
-      .finally(function () { refreshing = false; });
+      .catch(function () {})
+      .finally(function () {
+        refreshing = false;
+        if (changedMeanwhile) {
+          changedMeanwhile = false;
+          refresh();
+        }
+      });
   }
-  new EventSource(region.getAttribute("data-events") || "/api/events").addEventListener("change", refresh);
+
+  new EventSource("/api/events").addEventListener("change", refresh);
 })();

@@ -66,6 +66,15 @@ def test_tag_search_as_in_mailpit(mailbox, api):
     assert api("GET", "/api/v1/messages")[1]["tags"] == ["login link", "spam"]
 
 
+def test_the_inbox_filters_by_tag(mailbox, api):
+    send(mailbox, tagged("Sisselogimine", "login link"))
+    send(mailbox, tagged("Kinnitus", "approved"))
+    status, body, _ = api("GET", "/?lang=en&q=" + quote('tag:"login link"'))
+    html = body.decode()
+    assert status == 200 and "Sisselogimine" in html and "Kinnitus" not in html
+    assert 'aria-current="true"><span class="visually-hidden">Showing only: </span>login link</a>' in html
+
+
 def test_read_status_follows_mailpit(mailbox, api):
     """Read on every summary; opening a message reads it; PUT /api/v1/messages answers "ok" (text),
     with Read left out meaning unread, as in Mailpit, and takes IDs or a Search."""
