@@ -98,7 +98,9 @@ def test_spam_check_scores_a_message_and_names_every_rule(mailbox):
     assert rules["MISSING_DATE"]["Score"] > 0
     assert rules["MISSING_DATE"]["Description"] == "Missing Date: header"
     assert result["Score"] >= 1.0
-    assert result["Score"] == pytest.approx(sum(rule["Score"] for rule in result["Rules"]), abs=0.15)
+    # The total is spamd's sum of the unrounded scores; each rule's is shown to one decimal.
+    rounding = 0.05 * (len(result["Rules"]) + 1)
+    assert result["Score"] == pytest.approx(sum(rule["Score"] for rule in result["Rules"]), abs=rounding)
     assert result["IsSpam"] is (result["Score"] >= 5.0)
 
     status, latest = api_json(mailbox, "/api/v1/message/latest/sa-check")
