@@ -168,6 +168,8 @@ DEFAULTS = {
     "LINKS_PER_ADDRESS_PER_HOUR": 3,
     # A session that logged in from a login link may set a new password without the old one this long.
     "LINK_LOGIN_GRACE": timedelta(minutes=10),
-    "RATELIMIT_HEADERS_ENABLED": True,
+    # No rate-limit headers on every answer (they cost Redis round trips, and the limiter would stretch
+    # a 503's Retry-After to the limit's window): the 429 page sets its own Retry-After.
+    "RATELIMIT_HEADERS_ENABLED": False,
     **RATE_LIMITS,
 }

@@ -1,5 +1,7 @@
 """Error pages in the reader's language, never a bare 500."""
 
+import math
+import time
 from contextlib import suppress
 from datetime import UTC, datetime
 
@@ -49,7 +51,9 @@ def _too_many_attempts():
     current = limiter.current_limit
     retry_at = datetime.fromtimestamp(current.reset_at, UTC) if current else None
     back = local_path(request.referrer) if request.referrer else url_for("home.index")
-    return render_template("errors/too_many.html", retry_at=retry_at, back=back), 429
+    page = render_template("errors/too_many.html", retry_at=retry_at, back=back)
+    wait = max(1, math.ceil(current.reset_at - time.time())) if current else 60
+    return page, 429, {"Retry-After": str(wait)}
 
 
 def _forbidden():

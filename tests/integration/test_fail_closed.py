@@ -10,6 +10,7 @@ from tests.conftest import School, database_url, log_in_staff
 from webapp import create_app
 from webapp.config import DEFAULT_SECRET_KEY
 from webapp.doctor import UnsafeConfiguration, doctor_command
+from webapp.extensions import db
 
 STRONG_SECRET = "k" * 48
 SAFE_PRODUCTION = {
@@ -31,6 +32,22 @@ def environment(monkeypatch, tmp_path):
             monkeypatch.setenv(name, value)
 
     return set_environment
+
+
+@pytest.fixture
+def production_app():
+    """create_app() as a deployment calls it; each app's connections are closed after the test (an open
+    pooled connection collected later fails whichever test is running then)."""
+    made = []
+
+    def make():
+        made.append(create_app())
+        return made[-1]
+
+    yield make
+    for app in made:
+        with app.app_context():
+            db.engine.dispose()
 
 
 @pytest.mark.parametrize("app_env", [None, "production", "prod", "Production", "staging", ""])
@@ -55,28 +72,26 @@ def test_every_unsafe_setting_is_listed_at_once(environment):
         assert expected in message
 
 
-def test_a_short_secret_is_refused_and_32_bytes_are_enough(environment):
+def test_a_short_secret_is_refused_and_32_bytes_are_enough(environment, production_app):
     environment(**{**SAFE_PRODUCTION, "SECRET_KEY": "s" * 31})
     with pytest.raises(UnsafeConfiguration):
         create_app()
     environment(SECRET_KEY="s" * 32)
-    assert create_app().config["SECRET_KEY"] == "s" * 32
+    assert production_app().config["SECRET_KEY"] == "s" * 32
 
 
-def test_production_turns_demo_identity_off_and_cookies_secure(environment):
+def test_production_turns_demo_identity_off_and_cookies_secure(environment, production_app):
     environment(**{name: value for name, value in SAFE_PRODUCTION.items() if name != "IDENTITY_DEMO"})
-    app = create_app()
+    app = production_app()
     assert app.config["IDENTITY_DEMO"] is False
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_NAME"].startswith("__Host-")
 
 
-def test_production_sends_hsts_and_a_host_only_secure_cookie(environment):
+def test_production_sends_hsts_and_a_host_only_secure_cookie(environment, production_app):
     environment(**SAFE_PRODUCTION)
-    app = create_app()
+    app = production_app()
     with app.app_context():
-        from webapp.extensions import db
-
         db.create_all()
     client = app.test_client()
     response = client.get("/", base_url="https://portal.example.ee")
@@ -104,9 +119,9 @@ def test_flask_doctor_passes_a_safe_production(environment):
     assert result.exit_code == 0 and "no unsafe setting found" in result.output
 
 
-def test_seed_demo_is_refused_in_production(environment):
+def test_seed_demo_is_refused_in_production(environment, production_app):
     environment(**SAFE_PRODUCTION)
-    result = create_app().test_cli_runner().invoke(args=["seed", "demo"])
+    result = production_app().test_cli_runner().invoke(args=["seed", "demo"])
     assert result.exit_code != 0 and "not in production" in result.output
 
 
