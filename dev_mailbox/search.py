@@ -1,4 +1,5 @@
-"""Search queries (free text, from:, to:, subject:, tag:, is:spam, before:, after:) turned into SQL."""
+"""Search queries (free text, from:, to:, subject:, tag:, is:spam, before:, after:) turned into
+a Filter; the store turns a Filter into SQL (dev_mailbox/store/queries.py)."""
 
 import shlex
 from dataclasses import dataclass, field
@@ -6,12 +7,10 @@ from datetime import UTC, datetime, tzinfo
 
 from dev_mailbox.mime import clean_tag
 
-# FTS5 columns of the message_search table, by the query prefix that targets them.
-FIELD_COLUMNS = {"from": "sender", "to": "recipients", "subject": "subject"}
-# Free text looks in these; the folder column is only for is:spam / is:inbox.
-TEXT_COLUMNS = "{subject sender recipients body}"
+# The fields a word can be looked for in (from:, to:, subject:); without one, any text.
+FIELDS = ("from", "to", "subject")
 FOLDERS = ("inbox", "spam")
-READ_FLAGS = {"read": 1, "unread": 0}
+READ_FLAGS = {"read": True, "unread": False}
 
 
 class SearchError(ValueError):
@@ -20,18 +19,16 @@ class SearchError(ValueError):
 
 @dataclass
 class Filter:
-    """Which messages: a folder, FTS5 terms, a time window, and SQL conditions on `messages m`.
-
-    The store turns this into SQL (see Store.find): the FTS index drives the query whenever
-    there are terms, because it can walk its matches newest first and stop at a page.
-    """
+    """Which messages: a folder, words (each in one field of FIELDS, or anywhere when the
+    field is None), a time window, recipients, tags, read or unread. Every condition must hold."""
 
     folder: str | None = None
-    fts_terms: list[str] = field(default_factory=list)
+    words: list[tuple[str | None, str]] = field(default_factory=list)
     after: float | None = None
     before: float | None = None
-    conditions: list[str] = field(default_factory=list)
-    params: list = field(default_factory=list)
+    recipients: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    read: bool | None = None
     impossible: bool = False
 
     def in_folder(self, folder: str) -> "Filter":
@@ -42,28 +39,19 @@ class Filter:
 
     def to_recipient(self, address: str) -> "Filter":
         """Messages for this address: envelope recipient, To, Cc or Bcc (exact, any case)."""
-        self.conditions.append("m.rowid IN (SELECT message FROM recipients WHERE address = ?)")
-        self.params.append(address.strip().lower())
+        self.recipients.append(address.strip().lower())
         return self
 
     def with_tag(self, tag: str) -> "Filter":
         """Messages tagged so (any case); "spam" is also the spam folder, as the API's Tags say."""
-        tagged = "m.rowid IN (SELECT message FROM message_tags WHERE name = ?)"
-        if tag.lower() == "spam":
-            tagged = f"(m.folder = 'spam' OR {tagged})"
-        self.conditions.append(tagged)
-        self.params.append(tag)
+        self.tags.append(tag)
         return self
 
-    def fts_query(self) -> str:
-        """The FTS5 expression: every term, plus the folder (indexed as a word of its own)."""
-        folder = [f"folder : {self.folder}"] if self.folder else []
-        return " AND ".join(self.fts_terms + folder)
-
-
-def _phrase(text: str) -> str:
-    """An FTS5 prefix phrase: quoting makes every character literal, so input cannot inject."""
-    return '"' + text.replace('"', '""') + '"*'
+    def only_read(self, read: bool) -> "Filter":
+        if self.read not in (None, read):
+            self.impossible = True  # is:read is:unread
+        self.read = read
+        return self
 
 
 def _day(value: str, keyword: str, zone: tzinfo) -> float:
@@ -85,16 +73,15 @@ def parse_query(query: str, into: Filter | None = None, zone: tzinfo = UTC) -> F
     for word in words:
         keyword, _, value = word.partition(":")
         keyword, flag = keyword.lower(), value.lower()
-        if value and keyword in FIELD_COLUMNS:
-            result.fts_terms.append(f"{FIELD_COLUMNS[keyword]} : {_phrase(value)}")
+        if value and keyword in FIELDS:
+            result.words.append((keyword, value))
         elif value and keyword == "tag":
             result.with_tag(clean_tag(value))
         elif value and keyword == "is":
             if flag in FOLDERS:
                 result.in_folder(flag)
             elif flag in READ_FLAGS:
-                result.conditions.append("m.read = ?")
-                result.params.append(READ_FLAGS[flag])
+                result.only_read(READ_FLAGS[flag])
             else:
                 raise SearchError(f"is: knows {', '.join(FOLDERS + tuple(READ_FLAGS))}, not {value!r}")
         elif value and keyword == "before":
@@ -105,5 +92,5 @@ def parse_query(query: str, into: Filter | None = None, zone: tzinfo = UTC) -> F
             day = _day(value, keyword, zone)
             result.after = day if result.after is None else max(result.after, day)
         elif word.strip():
-            result.fts_terms.append(f"{TEXT_COLUMNS} : {_phrase(word)}")
+            result.words.append((None, word))
     return result

@@ -7,6 +7,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from dev_mailbox import scenarios
 from dev_mailbox.access import AccessPolicy
+from dev_mailbox.event_loop import LoopThread
 from dev_mailbox.smtp import SMTPServer
 from dev_mailbox.spam import Spamd, find_spamd
 from dev_mailbox.store import Store
@@ -58,6 +59,9 @@ class Mailbox:
         self._initial_rules = rules
         self._initial_chaos = chaos
         self.store: Store | None = None
+        # SMTP sessions and the store's writes share one event loop: storing a message then
+        # needs no hand-over of the GIL between threads after every SQLite call.
+        self._loop: LoopThread | None = None
         self._smtp: SMTPServer | None = None
         self._http: BaseWSGIServer | None = None
         self._http_thread: threading.Thread | None = None
@@ -85,13 +89,17 @@ class Mailbox:
             return
         from dev_mailbox.web import create_app  # Flask only when the web side actually starts
 
-        store = Store(self.db_path, self.max_messages, self.max_age_days)
+        loop = LoopThread()
+        store = None
         try:
+            store = Store(self.db_path, self.max_messages, self.max_age_days, loop=loop.loop)
             if self._initial_rules is not None:
                 store.save_rules(self._initial_rules)
             if self._initial_chaos is not None:
                 store.save_chaos(self._initial_chaos)
-            self._smtp = SMTPServer(store, self.smtp_host, self.smtp_port, self.max_size, self.smtp_timeout)
+            self._smtp = SMTPServer(
+                store, loop.loop, self.smtp_host, self.smtp_port, self.max_size, self.smtp_timeout
+            )
             self.smtp_port = self._smtp.start()
             app = create_app(store, self.access, self.spamd)
             self._http = make_server(self.http_host, self.http_port, app, threaded=True)
@@ -99,13 +107,14 @@ class Mailbox:
             if self._smtp is not None:
                 self._smtp.stop()
                 self._smtp = None
-            store.close()
+            self._close(loop, store)
             raise
         self.http_port = self._http.server_port
         self._http_thread = threading.Thread(
             target=self._http.serve_forever, args=(0.05,), name="mailbox-http", daemon=True
         )
         self._http_thread.start()
+        self._loop = loop
         self.store = store
 
     def stop(self) -> None:
@@ -116,8 +125,16 @@ class Mailbox:
         self._http_thread.join()
         self._smtp.stop()
         self.spamd.stop()
-        self.store.close()
-        self.store = None
+        self._close(self._loop, self.store)
+        self._loop = self.store = None
+
+    @staticmethod
+    def _close(loop: LoopThread, store: Store | None) -> None:
+        """Stop the loop first: closing the store then commits, from here, what it was handed last."""
+        loop.stop()
+        if store is not None:
+            store.close()
+        loop.close()
 
     def __enter__(self) -> "Mailbox":
         self.start()

@@ -49,17 +49,24 @@ class MailboxHandler:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._load_scenarios()
+        store.watch_scenarios(self._load_scenarios)
+
+    def _load_scenarios(self) -> None:
+        """The rules and chaos in force, kept at hand (every command consults them) and read
+        again whenever they are saved."""
+        self.rules, self.chaos = self.store.rules, self.store.chaos
 
     def _use(self, rule: scenarios.Rule) -> None:
         """Count one use of a rule that applies a number of times. Decisions are taken on this loop
         only, so the rules in memory change at once (the next recipient sees it); saving them waits
         for the store's writer, which runs on this same loop: it is done from another thread."""
-        self.store.rules = scenarios.used_once(self.store.rules, rule)
+        self.rules = scenarios.used_once(self.rules, rule)
         asyncio.get_running_loop().run_in_executor(None, self._save_rules)
 
     def _save_rules(self) -> None:
         try:
-            self.store.save_rules(self.store.rules)
+            self.store.save_rules(self.rules)
         except Exception:  # the store closed meanwhile: the rules in memory went with it
             log.exception("saving the rules after a use failed")
 
@@ -75,13 +82,13 @@ class MailboxHandler:
 
     def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
         """Any login is accepted (as Mailpit does by default) unless chaos strikes."""
-        reply = scenarios.chaos_reply(self.store.chaos, "Authentication")
+        reply = scenarios.chaos_reply(self.chaos, "Authentication")
         if reply:
             return AuthResult(success=False, handled=False, message=reply)
         return AuthResult(success=True)
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options) -> str:
-        reply = scenarios.chaos_reply(self.store.chaos, "Sender")
+        reply = scenarios.chaos_reply(self.chaos, "Sender")
         if reply:
             await self._record(_chaos_outcome(reply), address, [""], "chaos: sender")
             return reply
@@ -90,11 +97,11 @@ class MailboxHandler:
         return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
-        reply = scenarios.chaos_reply(self.store.chaos, "Recipient")
+        reply = scenarios.chaos_reply(self.chaos, "Recipient")
         if reply:
             await self._record(_chaos_outcome(reply), envelope.mail_from, [address], "chaos: recipient")
             return reply
-        decision = scenarios.decide(self.store.rules, address)
+        decision = scenarios.decide(self.rules, address)
         if decision.rule is not None and decision.rule.times is not None:
             self._use(decision.rule)
         if decision.action in {"reject", "tempfail", "disconnect"}:
@@ -113,7 +120,7 @@ class MailboxHandler:
 
     async def handle_DATA(self, server, session, envelope: ScenarioEnvelope) -> str:
         sender = envelope.mail_from or ""
-        reply = scenarios.chaos_reply(self.store.chaos, "Data")
+        reply = scenarios.chaos_reply(self.chaos, "Data")
         if reply:
             subject = subject_of(envelope.original_content or b"")
             await self._record(_chaos_outcome(reply), sender, envelope.rcpt_tos, "chaos: data", subject)
@@ -164,11 +171,12 @@ class MailboxHandler:
 
 
 class SMTPServer:
-    """An aiosmtpd server on the store's event loop; start() returns the bound port."""
+    """An aiosmtpd server on `loop` (the loop the store writes on); start() returns the bound port."""
 
     def __init__(
         self,
         store: Store,
+        loop: asyncio.AbstractEventLoop,
         host: str,
         port: int,
         max_size: int,
@@ -179,7 +187,7 @@ class SMTPServer:
         self.port = port
         self.max_size = max_size
         self.timeout = timeout
-        self._loop = store.loop
+        self._loop = loop
         self._server: asyncio.Server | None = None
         # Weak: a session leaves the set by itself once its connection is gone.
         self._sessions: weakref.WeakSet[MailboxSMTP] = weakref.WeakSet()
@@ -222,7 +230,7 @@ class SMTPServer:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def stop(self) -> None:
-        """Stop listening and end every session; the loop itself belongs to the store."""
+        """Stop listening and end every session; the loop itself belongs to the Mailbox."""
         if self._server is not None:
             asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result()
             self._server = None
