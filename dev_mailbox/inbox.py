@@ -238,8 +238,8 @@ def _found(message_id: str) -> tuple[Summary, bytes]:
     return found
 
 
-@inbox.get("/message/<message_id>")
 @inbox.get("/view/<message_id>")  # Mailpit's address for the same page; "latest" works too
+@inbox.get("/message/<message_id>")  # registered first: the address links are built with
 def message(message_id: str) -> str:
     """The message beside the list it was opened from (its own folder's by default)."""
     summary, raw = _found(message_id)
@@ -469,28 +469,37 @@ def rules_fingerprint(rules: list[scenarios.Rule]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _rules_from_form() -> list[dict]:
-    rules = []
+def _rows_from_form() -> list[dict]:
+    """Every row of the rules form as typed, the empty ones too: a refused form shows them again
+    where they were, so that "Rule 2" is still the second row."""
     # zip_longest: a hand-made request with uneven fields is refused by validation, not a 500.
     fields = ("match", "action", "seconds", "times")
     rows = zip_longest(*(request.form.getlist(name) for name in fields))
-    for match, action, seconds, times in rows:
-        match, seconds, times = (match or "").strip(), (seconds or "").strip(), (times or "").strip()
-        if not match:
-            continue
-        rule: dict = {"match": match, "action": action}
-        if action == "delay" or seconds:
-            try:
-                rule["seconds"] = float(seconds.replace(",", "."))
-            except ValueError:
-                rule["seconds"] = seconds
-        if times:
-            try:
-                rule["times"] = int(times)
-            except ValueError:
-                rule["times"] = times
-        rules.append(rule)
-    return rules
+    return [
+        {
+            "match": (match or "").strip(),
+            "action": action,
+            "seconds": (seconds or "").strip(),
+            "times": (times or "").strip(),
+        }
+        for match, action, seconds, times in rows
+    ]
+
+
+def _rule_of(row: dict) -> dict:
+    """A filled row as a rule's JSON form, numbers made numbers where they are."""
+    rule: dict = {"match": row["match"], "action": row["action"]}
+    if row["action"] == "delay" or row["seconds"]:
+        try:
+            rule["seconds"] = float(row["seconds"].replace(",", "."))
+        except ValueError:
+            rule["seconds"] = row["seconds"]
+    if row["times"]:
+        try:
+            rule["times"] = int(row["times"])
+        except ValueError:
+            rule["times"] = row["times"]
+    return rule
 
 
 def _chaos_from_form() -> dict:
@@ -520,8 +529,9 @@ def _scenarios_page(
         "scenarios.html",
         rules=rules,
         fingerprint=rules_fingerprint(rules),
-        rows=(rule_rows if rule_rows is not None else [rule.as_api() for rule in rules])
-        + [{"match": "", "action": "deliver"}] * EMPTY_RULE_ROWS,
+        rows=rule_rows
+        if rule_rows is not None
+        else [rule.as_api() for rule in rules] + [{"match": "", "action": "deliver"}] * EMPTY_RULE_ROWS,
         actions=scenarios.ACTIONS,
         chaos=chaos_rows if chaos_rows is not None else scenarios.chaos_as_api(store().chaos),
         error=problem and problem.say(_),
@@ -543,11 +553,14 @@ def _scenarios_page(
 def scenarios_page() -> tuple[str, int] | Response:
     if request.method == "GET":
         return _scenarios_page()
-    rule_rows, chaos_rows = _rules_from_form(), _chaos_from_form()
+    rule_rows, chaos_rows = _rows_from_form(), _chaos_from_form()
+    filled = [number for number, row in enumerate(rule_rows, start=1) if row["match"]]
     try:
-        rules = scenarios.parse_rules(rule_rows)
+        rules = scenarios.parse_rules([_rule_of(row) for row in rule_rows if row["match"]])
         chaos = scenarios.parse_chaos(chaos_rows)
     except scenarios.ScenarioError as problem:
+        if "position" in problem.values:  # the rule's row in the form, as its label numbers it
+            problem.values["position"] = filled[problem.values["position"] - 1]
         where = problem.values.get("position", problem.values.get("stage"))
         invalid = problem.field and f"{problem.field}-{where}"
         return _scenarios_page(rule_rows, chaos_rows, problem, invalid, status=400)

@@ -15,12 +15,24 @@
     }
   }
 
+  // Checks under way, stopped when their message leaves the page (inbox.js opens another or deletes it).
+  var underWay = [];
+
+  function stopAll() {
+    underWay.forEach(function (controller) { controller.abort(); });
+    underWay = [];
+  }
+
   // Fetch the panel's own page and put its section (the same id) in place of this one; the keyboard
   // focus goes to its heading when it was asked for (a button) or was inside the panel.
   function load(section, url, focus) {
     section.setAttribute("aria-busy", "true");
     say(section, "data-busy");
-    return fetch(url, { credentials: "same-origin" })
+    var controller = window.AbortController ? new AbortController() : null;
+    if (controller) {
+      underWay.push(controller);
+    }
+    return fetch(url, { credentials: "same-origin", signal: controller ? controller.signal : undefined })
       .then(function (response) {
         if (!response.ok) {
           throw new Error(String(response.status));
@@ -42,9 +54,15 @@
           }
         }
       })
-      .catch(function () {
+      .catch(function (error) {
+        if (error && error.name === "AbortError") {
+          return;
+        }
         section.removeAttribute("aria-busy");
         say(section, "data-failed");
+      })
+      .finally(function () {
+        underWay = underWay.filter(function (other) { return other !== controller; });
       });
   }
 
@@ -94,6 +112,6 @@
   if (!window.fetch || !window.DOMParser || !window.URLSearchParams) {
     return;
   }
-  window.mailboxChecks = wireAll;
+  window.mailboxChecks = { wire: wireAll, stop: stopAll };
   wireAll(document);
 })();

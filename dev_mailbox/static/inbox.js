@@ -110,6 +110,9 @@
           window.location.assign(url);
           return;
         }
+        if (window.mailboxChecks) {
+          window.mailboxChecks.stop();
+        }
         ["message-pane", "list-heading", "languages"].forEach(function (id) {
           var replacement = page.getElementById(id);
           if (replacement && byId(id)) {
@@ -124,7 +127,7 @@
         markRead(linkFor(openId()), true);
         markCurrent();
         if (window.mailboxChecks) {
-          window.mailboxChecks(byId("message-pane"));
+          window.mailboxChecks.wire(byId("message-pane"));
         }
         focusAfter(how, previous);
       })
@@ -202,6 +205,9 @@
     }
     if (!address) {
       return;
+    }
+    if (id === openId() && window.mailboxChecks) {
+      window.mailboxChecks.stop(); // its checks would find it gone
     }
     post(address)
       .then(function () {
