@@ -9,7 +9,7 @@ export FLASK_APP := webapp
 # Only an explicit development setting gets the defaults that are safe on one machine.
 run seed migrate: export APP_ENV ?= development
 
-.PHONY: run demo prod test test-sqlite test-postgres bench guide install assets translations migrate seed chromium spamassassin wrk lint clean
+.PHONY: run demo prod test test-sqlite test-postgres bench guide install assets translations migrate seed chromium spamassassin wrk smtp-source lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -87,7 +87,15 @@ test-postgres:
 wrk:
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 
-bench: install wrk
+# Postfix's smtp-source, the outside client of benchmarks/smtp_source.py. Postfix itself is left
+# unconfigured ("No configuration") and off, so that no mail server of the system takes port 25.
+smtp-source:
+	@test -x /usr/sbin/smtp-source || { apt-get update -qq \
+		&& echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix \
+		&& { systemctl disable --now postfix.service >/dev/null 2>&1 || true; }; }
+
+bench: install wrk smtp-source
 	$(PY) -m benchmarks
 
 # The parents' guide in et, ru and en (docs/guide/), walked in Chromium on a portal of its own.

@@ -5,6 +5,7 @@ import importlib
 BENCHMARKS = [
     "benchmarks.password_check",
     "benchmarks.mailbox_ingest",
+    "benchmarks.smtp_source",
     "benchmarks.edasi_latency",
     "benchmarks.load",
     "benchmarks.pages",
