@@ -359,7 +359,7 @@ def test_presets_and_clear_all(mailbox, browser, axe_audit, width, language):
     expect(lost).to_contain_text(words["lost_reason"])
     expect(log.get_by_role("row").filter(has_text="olga@example.com")).to_contain_text(words["late_reason"])
     expect(log.get_by_role("link", name="Sinu konto on valmis")).to_be_visible()
-    expect(page.locator("caption")).to_contain_text("Europe/Tallinn")
+    expect(page.locator("#log-caption")).to_contain_text("Europe/Tallinn")
     shot(page, f"log-{width}-{language}")
 
     # The rules in detail: a bad regular expression is said in the reader's words, next to its field.
