@@ -37,6 +37,9 @@ CREATE INDEX IF NOT EXISTS messages_folder ON messages (folder, rowid);
 CREATE INDEX IF NOT EXISTS messages_unindexed ON messages (rowid) WHERE indexed = 0;
 CREATE INDEX IF NOT EXISTS messages_created ON messages (created);
 CREATE INDEX IF NOT EXISTS messages_unread ON messages (read, rowid);
+-- The unread counts per folder, shown on every inbox page, read this index alone (the rowid is in
+-- every entry): with only the one above they looked up every unread row, 50 ms at 100,000 messages.
+CREATE INDEX IF NOT EXISTS messages_unread_by_folder ON messages (read, folder);
 -- Raw bytes (deflated) live apart so that listing and counting never page through them.
 CREATE TABLE IF NOT EXISTS message_sources (rowid INTEGER PRIMARY KEY, raw BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS recipients (
