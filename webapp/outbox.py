@@ -137,10 +137,11 @@ def _claim_due() -> list[OutboxMessage]:
     ).all()
     claimed = []
     for message_id in candidates:
-        # Compare-and-set, so that SQLite (which has no row locks) is as safe as PostgreSQL.
+        # Compare-and-set, so that SQLite (which has no row locks) is as safe as PostgreSQL: still
+        # pending too, since a message another sender has sent meanwhile is free again (unclaimed).
         taken = db.session.execute(
             sa.update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, free)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING, free)
             .values(claimed_until=now + timedelta(seconds=current_app.config["OUTBOX_CLAIM_SECONDS"]))
             .execution_options(synchronize_session=False)
         )

@@ -90,6 +90,29 @@ def wait_for_status(app, status: str, timeout: float = 5.0) -> bool:
     return False
 
 
+def test_a_message_sent_by_another_sender_meanwhile_is_not_claimed_again(app, mailbox, child_code):
+    """Between a sender's look for due messages and its claim, another sender sends one and frees it
+    (claimed_until back to NULL): the claim must see it is no longer pending, or it goes out twice."""
+    app.test_client().post("/taotlus/", data={"email": "vanem@example.ee", "child_personal_code": child_code})
+    sent_meanwhile = []
+
+    def another_sender_finishes_first(connection, _cursor, statement, _parameters, _context, _many):
+        if (
+            statement.lstrip().upper().startswith("UPDATE OUTBOX_MESSAGE SET CLAIMED_UNTIL")
+            and not sent_meanwhile
+        ):
+            sent_meanwhile.append(True)
+            connection.exec_driver_sql("UPDATE outbox_message SET status = 'sent', claimed_until = NULL")
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", another_sender_finishes_first)
+        try:
+            assert deliver_due() == 0
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", another_sender_finishes_first)
+    assert sent_meanwhile and mailbox.messages() == []
+
+
 def test_two_senders_at_once_deliver_each_message_exactly_once(app, mailbox, child_code):
     """Several sender processes may run (`flask outbox run` on more hosts): claims never overlap."""
     client = app.test_client()
