@@ -3,13 +3,14 @@ and the sender delivers them later over SMTP, retrying temporary failures with b
 
 import logging
 import re
+import secrets
 import smtplib
 import ssl
 import threading
 from datetime import UTC, timedelta
 from email import policy
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -66,7 +67,9 @@ def send_email(
             subject=subject,
             text_body=render_template(f"email/{template}.txt", **context),
             html_body=render_template(f"email/{template}.html", subject=subject, **context),
-            message_id=make_msgid(domain=mail_identity.sending_domain(current_app.config)),
+            # From the operating system's randomness: make_msgid draws on the random module, whose state
+            # a test library (or anything else in the process) may set, and then repeats an id.
+            message_id=f"<{secrets.token_hex(16)}@{mail_identity.sending_domain(current_app.config)}>",
             kind=template,
             link_token=link_token,
         )
