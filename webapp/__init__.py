@@ -1,5 +1,6 @@
 """The parent-access portal: application factory."""
 
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -19,6 +20,30 @@ def _shared_folder(name: str) -> str:
     package = Path(__file__).resolve().parent
     checkout = package.parent / name
     return str(checkout if checkout.is_dir() else package / f"_{name}")
+
+
+# A connection that has waited in the pool this long is tested before use: the database may have restarted
+# meanwhile, and the pool then replaces it. One put back just now is used as it is (a request takes two
+# or three in turn: testing each cost as much as a query). Should the database go away under load, the
+# request on a dead connection gets the 503 page, and that error makes the pool replace all of them.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _mark_returned(_dbapi_connection, record) -> None:
+    record.info["returned_at"] = time.monotonic()
+
+
+def _ping_if_idle(engine: sa.Engine):
+    def ping(dbapi_connection, record, _proxy) -> None:
+        returned_at = record.info.get("returned_at")
+        if returned_at is not None and time.monotonic() - returned_at < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise sa.exc.DisconnectionError from error  # the pool connects afresh and tries again
+
+    return ping
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -58,6 +83,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     with app.app_context():
+        sa.event.listen(db.engine, "checkin", _mark_returned)
+        sa.event.listen(db.engine, "checkout", _ping_if_idle(db.engine))
         if db.engine.dialect.name == "sqlite":
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
     # Batch mode: SQLite can only change a table by copying it, and Alembic then does that for us.

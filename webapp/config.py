@@ -153,7 +153,6 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "MAX_FORM_MEMORY_SIZE": 64 * 1024,
     "WTF_CSRF_TIME_LIMIT": None,
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "BABEL_DEFAULT_LOCALE": "et",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Tallinn",
     "LANGUAGES": ("et", "ru", "en"),

@@ -33,7 +33,7 @@ CSRF_MESSAGE = (
     _l("For your security the form must be sent from this site. Reload the page and try again."),
 )
 # The database is down, restarting or overloaded: what a request failed on is not saved, and the
-# portal reconnects by itself when the database is back (pool_pre_ping).
+# portal reconnects by itself when the database is back (webapp.PING_AFTER_IDLE_SECONDS).
 DATABASE_UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 UNAVAILABLE_MESSAGE = (
     _l("The portal is unavailable for a moment"),

@@ -91,6 +91,30 @@ def test_a_post_from_an_anonymous_session_works_and_moves_it_into_a_row(app, cli
     assert again.status_code == 303
 
 
+@pytest.mark.parametrize(("one_in", "ended_left"), [(1, 0), (2**62, 1)])
+def test_now_and_then_a_new_session_clears_out_the_ended_ones(
+    app, client, child_code, monkeypatch, one_in, ended_left
+):
+    """Ended rows are never read; one new session in CLEAR_ENDED_ONE_IN deletes them (here: every one,
+    or, in effect, none)."""
+    monkeypatch.setattr("webapp.sessions.CLEAR_ENDED_ONE_IN", one_in)
+    long_ago = utcnow() - timedelta(days=30)
+    with app.app_context():
+        db.session.add(
+            WebSession(
+                id_hash="0" * 64, data="{}", created_at=long_ago, last_seen_at=long_ago, expires_at=long_ago
+            )
+        )
+        db.session.commit()
+    token = CSRF_FIELD.search(client.get("/taotlus/").text).group(1)
+    client.post(
+        "/taotlus/", data={"csrf_token": token, "email": "mari@example.ee", "child_personal_code": child_code}
+    )
+    with app.app_context():
+        ended = db.session.scalar(sa.select(sa.func.count()).where(WebSession.expires_at <= utcnow()))
+    assert (ended, session_rows(app)) == (ended_left, 1 + ended_left)
+
+
 def _anonymous_id_under(key: str) -> str:
     """An id in the portal's own form (12 random bytes, the time, an HMAC), signed with `key`."""
     body = secrets.token_bytes(12) + int(time.time()).to_bytes(4, "big")
