@@ -374,22 +374,35 @@ def _answers(service: Service) -> bool:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time (user and system) used so far by a process and every process under it, from /proc."""
+    """CPU time (user and system) used so far by a process and every process under it, from /proc: its
+    own, its ended children's (a recycled gunicorn worker, an ended PostgreSQL backend) and its living
+    children's."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return 0.0  # gone
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    # utime, stime, cutime, cstime: fields 14 to 17 of stat.
+    own = sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
     return own + sum(cpu_seconds(int(child)) for child in children)
 
 
-def stack_cpu(stack: Stack) -> dict[str, float]:
-    """CPU seconds so far of the web instances (master and workers), the senders, the mailbox."""
+def postgres_server_pid(stack: Stack) -> int:
+    """The PostgreSQL server's main process (the parent of every backend)."""
+    with stack.admin() as database:
+        backend = database.execute("SELECT pg_backend_pid()").fetchone()[0]
+    status = Path(f"/proc/{backend}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+
+
+def stack_cpu(stack: Stack, postgres_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the web instances (master and workers), the senders, the mailbox, and the
+    PostgreSQL server (all of it: on a quiet machine, the portal's databases)."""
     return {
         "web": sum(cpu_seconds(web.pid) for web in stack.web.values()),
         "senders": sum(cpu_seconds(sender.pid) for sender in stack.senders.values()),
         "mailbox": cpu_seconds(stack.mailbox.service.pid),
+        "postgresql": cpu_seconds(postgres_pid),
     }
 
 
@@ -471,10 +484,11 @@ def main() -> None:
         with running_stack(directory, webs=("web",), redis_url=REDIS_URL, **PRODUCTION) as stack:
             web_env = stack.web["web"].env
             school = prepare_school(stack, CHILDREN, STAFF)
-            before = stack_cpu(stack)
+            postgres_pid = postgres_server_pid(stack)
+            before = stack_cpu(stack, postgres_pid)
             with Sampler(stack) as sampler:
                 result = run_flow(stack, school, USERS, SECONDS, SPAWN_RATE, THINK, DECISION_TIMEOUT)
-            after = stack_cpu(stack)
+            after = stack_cpu(stack, postgres_pid)
             result.server = server_side(stack)
             result.server["cpu"] = {name: after[name] - before[name] for name in after}
             result.server["sampled"] = {
@@ -516,9 +530,11 @@ def _write(result: LoadResult, hello: LoadResult, workers: int, load_before: flo
     client_share = result.client_cpu_seconds / result.seconds
     cpu = server["cpu"]
     sampled = server["sampled"]
+    used = sum(cpu.values()) + result.client_cpu_seconds
+    machine_share = used / (result.seconds * (os.cpu_count() or 1))
     starved = ""
     if sampled["runnable"] > 0.5 and sampled["lock"] < 0.05:
-        starved = " The request times above are mostly waiting for a CPU on this shared machine."
+        starved = " The request times above are mostly time spent waiting for a CPU."
     http_requests = sum(step.requests for step in result.http)
     hello_step = hello.steps[0]
     write_section(
@@ -557,8 +573,9 @@ def _write(result: LoadResult, hello: LoadResult, workers: int, load_before: flo
                 f"CPU during the run: the web workers {cpu['web']:.0f} s ({cpu['web'] / result.seconds:.2f} "
                 f"of a core; {cpu['web'] / http_requests * 1000:.0f} ms per request on average, the "
                 f"password's argon2 hash included), the senders {cpu['senders']:.0f} s, the dev mailbox "
-                f"{cpu['mailbox']:.0f} s, locust {result.client_cpu_seconds:.0f} s. The machine's other work "
-                "took the rest. Sampled every "
+                f"{cpu['mailbox']:.0f} s, PostgreSQL {cpu['postgresql']:.0f} s, locust "
+                f"{result.client_cpu_seconds:.0f} s: together {machine_share:.0%} of the machine's "
+                f"{os.cpu_count()} cores over the run. Sampled every "
                 f"{SAMPLE_EVERY:g} s ({sampled['samples']:,} worker samples): a web worker was running or "
                 f"waiting for a CPU (state R) in {sampled['runnable']:.0%} of them; of the portal's busy "
                 f"PostgreSQL sessions ({sampled['sessions']:,} samples), {sampled['lock']:.0%} waited for a "
