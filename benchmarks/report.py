@@ -32,5 +32,6 @@ def percentile(values: list[float], rank: int) -> float:
 
 
 def quiet_servers() -> None:
-    """No access log line per request from the servers under test: it would bury the figures."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    """No log line per request or e-mail from the servers under test: it would bury the figures."""
+    for name in ("werkzeug", "webapp.request", "webapp.outbox"):
+        logging.getLogger(name).setLevel(logging.WARNING)
