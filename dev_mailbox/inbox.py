@@ -186,8 +186,9 @@ def tag_url(tag: str) -> str:
 
 def folder_counts() -> dict[str, dict[str, int]]:
     """Each folder's messages and unread ones: {"inbox": {"total": 3, "unread": 1}, ...}."""
-    totals, unread = store().folder_counts(), store().unread_counts()
-    return {folder: {"total": totals.get(folder, 0), "unread": unread.get(folder, 0)} for folder in FOLDERS}
+    counts = store().folder_counts()
+    both = {folder: counts.get(folder, (0, 0)) for folder in FOLDERS}
+    return {folder: {"total": total, "unread": unread} for folder, (total, unread) in both.items()}
 
 
 def _listing_context(listing: Listing) -> dict:

@@ -28,13 +28,8 @@ from typing import Any
 
 from dev_mailbox import scenarios
 from dev_mailbox.search import Filter
-from dev_mailbox.store import messages, queries, settings
-from dev_mailbox.store.indexing import INDEX_IDLE, Indexer, forget_index, index_backlog
-
-# Tests patch these under the names they had when the store was one module; the Store looks
-# them up here (INDEX_IDLE when it starts), so that such a patch takes effect.
-from dev_mailbox.store.indexing import Parsed as _Parsed  # noqa: F401
-from dev_mailbox.store.indexing import unindex as _unindex
+from dev_mailbox.store import indexing, messages, queries, settings
+from dev_mailbox.store.indexing import Indexer, forget_index, index_backlog
 from dev_mailbox.store.retention import Retention
 from dev_mailbox.store.rows import Delivery, LogEntry, Summary
 from dev_mailbox.store.schema import connect_writer, migrate
@@ -67,7 +62,7 @@ class Store(Writer):
         migrate(connection)
         super().__init__(connection, loop)
         self._readers = queries.Readers(self.path)
-        self._indexer = Indexer(self, connection, idle=INDEX_IDLE)
+        self._indexer = Indexer(self, connection, idle=indexing.INDEX_IDLE)
         self._retention = Retention(self, self._delete_rowids, max_messages, max_age_days)
         self._scenario_watchers: list[Callable[[], None]] = []
 
@@ -147,7 +142,7 @@ class Store(Writer):
         if not rowids:
             return 0
         try:
-            _unindex(connection, rowids)
+            indexing.unindex(connection, rowids)
         except sqlite3.DatabaseError:
             # Only if parsing changed without a new schema version: start the index afresh.
             log.exception("the search index is out of step with the messages; indexing them again")
@@ -198,14 +193,10 @@ class Store(Writer):
         with self._messages() as connection:
             return queries.tags(connection)
 
-    def folder_counts(self) -> dict[str, int]:
+    def folder_counts(self) -> dict[str, tuple[int, int]]:
+        """(all, unread) messages by folder."""
         with self._messages() as connection:
             return queries.folder_counts(connection)
-
-    def unread_counts(self) -> dict[str, int]:
-        """Unread messages by folder."""
-        with self._messages() as connection:
-            return queries.unread_counts(connection)
 
     def find(
         self, where: Filter | None = None, start: int = 0, limit: int = 50, count: bool = True

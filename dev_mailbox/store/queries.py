@@ -98,23 +98,20 @@ def tags(connection: sqlite3.Connection) -> list[str]:
     return sorted(found.values(), key=str.lower)
 
 
-def folder_counts(connection: sqlite3.Connection) -> dict[str, int]:
+def folder_counts(connection: sqlite3.Connection) -> dict[str, tuple[int, int]]:
+    """(all, unread) messages by folder. Two counts, not one with sum(read = 0): each keeps its index
+    (the unread one covers (read, folder): 6 ms at 100,000 messages)."""
     condition, params = shown(connection)
-    rows = connection.execute(
-        f"SELECT folder, count(*) FROM messages WHERE {condition} GROUP BY folder",  # noqa: S608
-        params,
-    )
-    return dict(rows.fetchall())
 
+    def by_folder(also: str) -> dict[str, int]:
+        rows = connection.execute(
+            f"SELECT folder, count(*) FROM messages WHERE {also}{condition} GROUP BY folder",  # noqa: S608
+            params,
+        )
+        return dict(rows.fetchall())
 
-def unread_counts(connection: sqlite3.Connection) -> dict[str, int]:
-    """Unread messages by folder."""
-    condition, params = shown(connection)
-    rows = connection.execute(
-        f"SELECT folder, count(*) FROM messages WHERE read = 0 AND {condition} GROUP BY folder",  # noqa: S608
-        params,
-    )
-    return dict(rows.fetchall())
+    totals, unread = by_folder(""), by_folder("read = 0 AND ")
+    return {folder: (total, unread.get(folder, 0)) for folder, total in totals.items()}
 
 
 # A Filter as SQL -----------------------------------------------------------------------------

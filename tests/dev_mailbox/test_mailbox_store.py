@@ -10,10 +10,9 @@ from concurrent.futures import Future
 import pytest
 from mailbox_helpers import call, make_message, send
 
-from dev_mailbox import store as store_module
 from dev_mailbox.search import parse_query
 from dev_mailbox.server import Mailbox
-from dev_mailbox.store import Delivery, Store
+from dev_mailbox.store import Delivery, Store, indexing
 
 pytestmark = pytest.mark.smtp
 
@@ -21,7 +20,7 @@ pytestmark = pytest.mark.smtp
 @pytest.fixture
 def no_idle_indexing(monkeypatch):
     """Indexing only when someone reads: as if mail never stopped arriving."""
-    monkeypatch.setattr(store_module, "INDEX_IDLE", 3600.0)
+    monkeypatch.setattr(indexing, "INDEX_IDLE", 3600.0)
 
 
 def deliver(store: Store, number: int) -> str:
@@ -178,21 +177,21 @@ def test_mail_acknowledged_after_a_reader_caught_up_is_not_shown_half_stored(tmp
         store.catch_up = caught_up
         assert [summary.subject for summary in found] == ["Kiri 0"] and matched == 1
         assert latest[0].subject == "Kiri 1"
-        assert counts == (3, 3) and folders == {"inbox": 4}
+        assert counts == (3, 3) and folders == {"inbox": (4, 4)}
         assert [summary.subject for summary in store.find()[0]] == [f"Kiri {n}" for n in (4, 3, 2, 1, 0)]
     finally:
         store.close()
 
 
 def test_a_message_that_fails_to_parse_does_not_hold_up_the_rest(tmp_path, monkeypatch, no_idle_indexing):
-    derive = store_module._Parsed.derive
+    derive = indexing.Parsed.derive
 
     def fail_on_number_one(source, *args):
         if b"Kiri 1" in source:
             raise ValueError("a bug in parsing")
         return derive(source, *args)
 
-    monkeypatch.setattr(store_module._Parsed, "derive", staticmethod(fail_on_number_one))
+    monkeypatch.setattr(indexing.Parsed, "derive", staticmethod(fail_on_number_one))
     store = Store(tmp_path / "s.sqlite3")
     try:
         ids = [deliver(store, number) for number in range(3)]
@@ -209,15 +208,15 @@ def test_a_message_that_fails_to_parse_does_not_hold_up_the_rest(tmp_path, monke
 
 def test_a_message_sqlite_refuses_to_index_does_not_hold_up_the_rest(tmp_path, monkeypatch, no_idle_indexing):
     """The chunk is written again one message at a time; only the refused one is marked."""
-    derive = store_module._Parsed.derive
+    derive = indexing.Parsed.derive
 
     def unstorable_subject_for_one(source, *args):
         parsed = derive(source, *args)
         if b"Kiri 1" in source:  # a lone surrogate: SQLite cannot take it as UTF-8
-            return store_module._Parsed(parsed.columns, parsed.addresses, ("\ud800", *parsed.search_row[1:]))
+            return indexing.Parsed(parsed.columns, parsed.addresses, ("\ud800", *parsed.search_row[1:]))
         return parsed
 
-    monkeypatch.setattr(store_module._Parsed, "derive", staticmethod(unstorable_subject_for_one))
+    monkeypatch.setattr(indexing.Parsed, "derive", staticmethod(unstorable_subject_for_one))
     store = Store(tmp_path / "s.sqlite3")
     try:
         for number in range(3):
@@ -262,7 +261,7 @@ def test_an_index_out_of_step_is_rebuilt_instead_of_failing_every_deletion(tmp_p
         def out_of_step(*args):
             raise sqlite3.DatabaseError("database disk image is malformed")
 
-        monkeypatch.setattr(store_module, "_unindex", out_of_step)
+        monkeypatch.setattr(indexing, "unindex", out_of_step)
         assert store.delete(ids=[ids[0]]) == 1
         monkeypatch.undo()
         found, matched = store.find(parse_query("jõehobu"))
