@@ -473,7 +473,7 @@ def _write(runs: dict, portals: list[Portal], load_before: float, hello_argv, po
         "waiting for the disk (synchronous=NORMAL on that connection; on PostgreSQL "
         "synchronous_commit=off for that transaction). The worst round's p99 shows the machine's hiccups: "
         "hello's own moves from 5-13 ms to 70-200 ms in some rounds, and the portal's POST on PostgreSQL "
-        "then crosses 100 ms (in 2 of the 3 runs of 2 December, each in one round of three).",
+        "has then crossed 100 ms in one round of three.",
         "",
         f"Commands: hello `{' '.join(['gunicorn', *hello_argv[3:]])}`; portal "
         f"`{' '.join(['gunicorn', *portal_argv[3:]])}` with WEB_CONCURRENCY={WORKERS}. "
