@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from benchmarks.report import write_section
+from benchmarks.report import tree_cpu_seconds, write_section
 from tests.production.shape import (
     KEPT_VARIABLES,
     ROOT,
@@ -373,20 +373,6 @@ def _answers(service: Service) -> bool:
 # --- make bench ---
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user and system) used so far by a process and every process under it, from /proc: its
-    own, its ended children's (a recycled gunicorn worker, an ended PostgreSQL backend) and its living
-    children's."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return 0.0  # gone
-    # utime, stime, cutime, cstime: fields 14 to 17 of stat.
-    own = sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-    return own + sum(cpu_seconds(int(child)) for child in children)
-
-
 def postgres_server_pid(stack: Stack) -> int:
     """The PostgreSQL server's main process (the parent of every backend)."""
     with stack.admin() as database:
@@ -399,10 +385,10 @@ def stack_cpu(stack: Stack, postgres_pid: int) -> dict[str, float]:
     """CPU seconds so far of the web instances (master and workers), the senders, the mailbox, and the
     PostgreSQL server (all of it: on a quiet machine, the portal's databases)."""
     return {
-        "web": sum(cpu_seconds(web.pid) for web in stack.web.values()),
-        "senders": sum(cpu_seconds(sender.pid) for sender in stack.senders.values()),
-        "mailbox": cpu_seconds(stack.mailbox.service.pid),
-        "postgresql": cpu_seconds(postgres_pid),
+        "web": sum(tree_cpu_seconds(web.pid) for web in stack.web.values()),
+        "senders": sum(tree_cpu_seconds(sender.pid) for sender in stack.senders.values()),
+        "mailbox": tree_cpu_seconds(stack.mailbox.service.pid),
+        "postgresql": tree_cpu_seconds(postgres_pid),
     }
 
 

@@ -43,7 +43,7 @@ import redis
 import sqlalchemy as sa
 from flask import Flask
 
-from benchmarks.report import write_section
+from benchmarks.report import tree_cpu_seconds, write_section
 from webapp import isikukood
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,18 +146,9 @@ class Server:
         return (self.directory / f"{self.name}.log").read_text(errors="replace")
 
     def cpu_seconds(self) -> float:
-        """CPU time of the master and its workers so far, recycled workers included (the master's
-        children's time): what a request costs, however busy the machine is."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        master = self.process.pid
-        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-        total = sum(_cpu_ticks(master, with_children=True), 0)
-        for child in children:
-            try:
-                total += sum(_cpu_ticks(int(child), with_children=False))
-            except FileNotFoundError:  # recycled just now: counted in the master's children's time
-                pass
-        return total / ticks
+        """CPU time of the master and its workers so far, recycled workers included: what a request
+        costs, however busy the machine is."""
+        return tree_cpu_seconds(self.process.pid)
 
     def stop(self) -> None:
         if self.process is None:
@@ -170,12 +161,6 @@ class Server:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
-
-
-def _cpu_ticks(pid: int, with_children: bool) -> list[int]:
-    # /proc/<pid>/stat: utime, stime, cutime, cstime are fields 14 to 17; the name may hold spaces.
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return [int(value) for value in fields[11 : 15 if with_children else 13]]
 
 
 @dataclass
@@ -233,6 +218,13 @@ def _open_sessions(port: int, count: int, path: Path) -> None:
         )
         lines.append(f"{cookie} {CSRF_FIELD.search(page).group(1)}")
     path.write_text("\n".join(lines) + "\n")
+
+
+def _posts(portal: Portal, directory: Path, tag: str) -> tuple[str, ...]:
+    """wrk's arguments for step 1's POST, on sessions opened just now; `tag` makes its addresses new."""
+    sessions = directory / f"sessions-{portal.label}.txt"
+    _open_sessions(portal.server.port, POST_CONNECTIONS, sessions)
+    return ("POST", "/taotlus/", str(sessions), CHILD, tag)
 
 
 def _wrk(port: int, connections: int, seconds: int, method: str, path: str, *extra: str) -> dict:
@@ -322,9 +314,7 @@ def main() -> None:
                 for path in ("/", "/taotlus/") if server is not hello else ("/",):
                     _wrk(server.port, GET_CONNECTIONS, 2, "GET", path)
             for portal in portals:  # and the POST's: its e-mail templates, its statements prepared
-                sessions = directory / f"sessions-{portal.label}.txt"
-                _open_sessions(portal.server.port, POST_CONNECTIONS, sessions)
-                warm_up = ("POST", "/taotlus/", str(sessions), CHILD, f"w{secrets.token_hex(2)}")
+                warm_up = _posts(portal, directory, f"w{secrets.token_hex(2)}")
                 _wrk(portal.server.port, POST_CONNECTIONS, 2, *warm_up)
                 time.sleep(1)  # posts still in flight when wrk stopped are saved before the count
                 portal.outbox = -_count(portal.database_url, "outbox_message")
@@ -365,11 +355,8 @@ def _run_rounds(hello: Server, portals: list[Portal], directory: Path) -> dict:
                     (portal.label, "GET", path), portal.server.port, GET_CONNECTIONS, SECONDS, "GET", path
                 )
         for portal in portals:
-            sessions = directory / f"sessions-{portal.label}.txt"
-            _open_sessions(portal.server.port, POST_CONNECTIONS, sessions)
+            post = _posts(portal, directory, f"{round_number}{portal.label[0].lower()}{secrets.token_hex(2)}")
             measure(("hello", "GET16"), hello.port, POST_CONNECTIONS, SECONDS, "GET", "/")
-            tag = f"{round_number}{portal.label[0].lower()}{secrets.token_hex(2)}"
-            post = ("POST", "/taotlus/", str(sessions), CHILD, tag)
             measure((portal.label, "POST", "/taotlus/"), portal.server.port, POST_CONNECTIONS, SECONDS, *post)
     return runs
 

@@ -1,6 +1,8 @@
-"""Write one benchmark's section into benchmarks/RESULTS.md, leaving the other sections as they are."""
+"""What the benchmarks share: writing a section of benchmarks/RESULTS.md (leaving the others as they are),
+percentiles, quiet servers, and the CPU time of a process tree."""
 
 import logging
+import os
 import platform
 import re
 import statistics
@@ -35,3 +37,17 @@ def quiet_servers() -> None:
     """No log line per request or e-mail from the servers under test: it would bury the figures."""
     for name in ("werkzeug", "webapp.request", "webapp.outbox"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) used so far by a process and every process under it, from /proc: its
+    own, its ended children's (a gunicorn worker recycled after max_requests, an ended PostgreSQL
+    backend) and its living children's."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0  # gone
+    # utime, stime, cutime, cstime: fields 14 to 17 of stat.
+    own = sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return own + sum(tree_cpu_seconds(int(child)) for child in children)
