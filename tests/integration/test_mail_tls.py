@@ -56,11 +56,16 @@ class Relay:
         return self
 
     def __exit__(self, *_exc) -> None:
-        self._server.close()
-        asyncio.run_coroutine_threadsafe(self._server.wait_closed(), self._loop).result(timeout=5)
+        # Closed on its own loop's thread: closed from this one, it raced a session ending there (both
+        # woke the server's waiters; the second found none and raised TypeError in teardown).
+        asyncio.run_coroutine_threadsafe(self._close(), self._loop).result(timeout=5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         self._loop.close()
+
+    async def _close(self) -> None:
+        self._server.close()
+        await self._server.wait_closed()
 
     def _session(self) -> SMTP:
         if self.implicit_tls:
